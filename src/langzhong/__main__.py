@@ -1,0 +1,3 @@
+from langzhong.cli import main
+
+main()

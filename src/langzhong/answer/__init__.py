@@ -1,0 +1,1 @@
+"""Answer stage: passages, highlights, related reading (and, on the page, safety notices)."""

@@ -1,0 +1,201 @@
+"""The ``langzhong`` command: ingest, ask, show, stats, serve."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from langzhong.config import Settings
+from langzhong.core import Answer, Article
+from langzhong.ingest.sources import iter_files
+from langzhong.ingest.writer import IngestReport
+from langzhong.service import DEMO_FILES, Service
+from langzhong.store import StoreError
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str) -> None:
+    err.print(Text(f"error: {message}", style="red"))
+    sys.exit(2)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def _open(ctx: click.Context, *, demo: bool) -> Service:
+    """Open the store; read commands fill a brand-new store with the demo corpus first."""
+    try:
+        service = Service(ctx.obj)
+    except StoreError as error:
+        _fail(str(error))
+    if demo and service.needs_demo():
+        err.print("First run: building the store from the bundled demo corpus…")
+        with _progress() as progress:
+            task = progress.add_task("demo corpus", total=len(DEMO_FILES))
+            report = service.load_demo(on_file=lambda path: progress.advance(task))
+        err.print(_summary(report))
+    return service
+
+
+def _summary(report: IngestReport) -> str:
+    return ", ".join(f"{n} {name}" for name, n in report.as_dict().items())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Data directory (default: $LANGZHONG_HOME, else the user data directory).",
+)
+@click.pass_context
+def main(ctx: click.Context, home: Path | None) -> None:
+    """langzhong (郎中): answers health questions from trusted articles and doctor answers."""
+    ctx.obj = Settings.load(home)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", help="Site name for pages that do not say it.")
+@click.option("--max-file-mb", type=click.IntRange(1), help="Skip files larger than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    source: str | None,
+    max_file_mb: int | None,
+    as_json: bool,
+) -> None:
+    """Ingest crawled pages (text or HTML), article JSONL or question/answer JSONL(.gz).
+
+    Directories are read recursively. Bad files and lines are reported one per line and skipped;
+    nothing already stored is lost.
+    """
+    if max_file_mb:
+        ctx.obj = replace(ctx.obj, max_file_mb=max_file_mb)
+    service = _open(ctx, demo=False)
+    files = sum(1 for _ in iter_files(paths))
+    with _progress() as progress:
+        task = progress.add_task("ingesting", total=files)
+        report = service.ingest(
+            list(paths),
+            source=source,
+            on_file=lambda path: progress.advance(task),
+            on_rejection=lambda r: progress.console.print(
+                Text(f"error: {r}", style="red"), soft_wrap=True
+            ),
+        )
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+    else:
+        err.print(_summary(report))
+    if report.rejections and not (report.counts["added"] or report.counts["updated"]):
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("-n", "--limit", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1, 100))
+@click.pass_context
+def ask(ctx: click.Context, question: str, as_json: bool, limit: int, page: int) -> None:
+    """Answer a question: the best articles, each with the passage that answers it."""
+    if not question.strip():
+        _fail("the question is empty")
+    service = _open(ctx, demo=True)
+    answer = service.ask(question, page=page, page_size=limit)
+    if as_json:
+        click.echo(answer.model_dump_json(indent=2))
+    else:
+        _print_answer(answer)
+
+
+def _highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> Text:
+    shown = Text(text)
+    for start, end in spans:
+        shown.stylize("bold black on yellow", start, end)
+    return shown
+
+
+def _print_answer(answer: Answer) -> None:
+    if not answer.hits:
+        out.print("没有找到相关内容。No matching articles; please ask a doctor.")
+        return
+    for rank, hit in enumerate(answer.hits, start=(answer.page - 1) * len(answer.hits) + 1):
+        out.print(Text(f"{rank}. {hit.title}", style="bold"))
+        meta = " · ".join(x for x in (hit.source, hit.date, hit.department) if x)
+        out.print(Text(f"   {meta} · score {hit.score:.2f} · id {hit.id}", style="dim"))
+        if hit.section:
+            out.print(Text(f"   {hit.section}", style="cyan"))
+        out.print(Text("   ").append(_highlighted(hit.passage, hit.highlights)))
+        if hit.related:
+            names = "；".join(link.title for link in hit.related)
+            out.print(Text(f"   相关阅读：{names}", style="green"))
+        out.print()
+
+
+@main.command()
+@click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def show(ctx: click.Context, article_id: str, as_json: bool) -> None:
+    """Print one stored article with its structure."""
+    article = _open(ctx, demo=True).article(article_id)
+    if article is None:
+        _fail(f"no article with id {article_id!r}")
+    if as_json:
+        click.echo(article.model_dump_json(indent=2))
+    else:
+        _print_article(article)
+
+
+def _print_article(article: Article) -> None:
+    out.print(Text(article.title, style="bold"))
+    out.print(Text(" · ".join(x for x in (article.source, article.date, article.id) if x)))
+    if article.lead:
+        out.print(article.lead)
+    for section in article.sections:
+        out.print(Text("  " * (section.level - 1) + section.heading, style="bold cyan"))
+        if section.text:
+            out.print(section.text)
+    if article.related:
+        out.print(Text("相关阅读", style="bold green"))
+        for link in article.related:
+            out.print(f"  {link.title}" + (f"  ({link.id})" if link.id else ""))
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts of stored articles, sections, related links and indexed documents; settings."""
+    figures = _open(ctx, demo=True).stats()
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=2))
+        return
+    table = Table(show_header=False)
+    for name, value in figures.items():
+        if name != "settings":
+            table.add_row(name, str(value))
+    for name, value in figures["settings"].items():
+        table.add_row(f"settings.{name}", str(value))
+    out.print(table)

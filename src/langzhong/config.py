@@ -1,0 +1,40 @@
+"""All settings in one place: defaults, overridden by environment variables, then by CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import platformdirs
+
+DB_NAME = "langzhong.sqlite3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    max_file_mb: int = 20
+    api_token: str | None = None
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / DB_NAME
+
+    @classmethod
+    def load(cls, home: str | Path | None = None) -> Settings:
+        """``--home`` wins over ``LANGZHONG_HOME``, which wins over the user data directory."""
+        env = os.environ
+        chosen = home or env.get("LANGZHONG_HOME") or platformdirs.user_data_dir("langzhong")
+        settings = cls(home=Path(chosen).expanduser())
+        if "LANGZHONG_MAX_FILE_MB" in env:
+            settings = replace(settings, max_file_mb=int(env["LANGZHONG_MAX_FILE_MB"]))
+        if env.get("LANGZHONG_API_TOKEN"):
+            settings = replace(settings, api_token=env["LANGZHONG_API_TOKEN"])
+        return settings
+
+    def describe(self) -> dict[str, str | int | bool]:
+        """Settings as shown by ``langzhong stats``; the token itself is never shown."""
+        shown = asdict(self) | {"home": str(self.home), "db_path": str(self.db_path)}
+        shown["api_token"] = "set" if self.api_token else "not set (write API disabled)"
+        return shown

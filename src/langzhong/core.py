@@ -1,0 +1,112 @@
+"""The core types passed through every stage: ingest → store/index → search → answer → web/cli.
+
+The CLI's ``--json`` and the web API both serialise these models, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ArticleKind = Literal["article", "qa"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class Section(_Frozen):
+    """A headed part of an article (level 1 is 一、…, 2 is 1、…); text keeps the page's words."""
+
+    heading: str
+    level: int = Field(ge=1, le=6)
+    text: str = ""
+
+
+class RelatedLink(_Frozen):
+    """An entry of the 相关阅读 block. ``id`` is None until an article with that title is stored."""
+
+    title: str
+    id: str | None = None
+
+
+class Article(_Frozen):
+    """A structured article or a question with its doctor's answer (``kind="qa"``)."""
+
+    id: str
+    title: str
+    kind: ArticleKind = "article"
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+    department: str | None = None
+    lead: str = ""
+    sections: tuple[Section, ...] = ()
+    related: tuple[RelatedLink, ...] = ()
+
+    def paragraphs(self) -> list[tuple[str | None, str]]:
+        """Every paragraph with the heading path it sits under (None for the lead)."""
+        found: list[tuple[str | None, str]] = [
+            (None, p) for p in self.lead.split("\n") if p.strip()
+        ]
+        path: list[Section] = []
+        for section in self.sections:
+            path = [s for s in path if s.level < section.level] + [section]
+            label = " › ".join(s.heading for s in path)
+            found.extend((label, p) for p in section.text.split("\n") if p.strip())
+        return found
+
+    def body_text(self) -> str:
+        """Lead, headings and section texts as one string, in page order."""
+        parts = [self.lead] + [f"{s.heading}\n{s.text}" for s in self.sections]
+        return "\n".join(p for p in parts if p)
+
+
+class Passage(_Frozen):
+    """The paragraph of an article that best answers a question, with the query words marked.
+
+    ``highlights`` are ``[start, end)`` character offsets into ``text``.
+    """
+
+    text: str
+    section: str | None = None
+    highlights: tuple[tuple[int, int], ...] = ()
+
+
+class Hit(_Frozen):
+    """One search result: the article's identity, its score and its answering passage."""
+
+    id: str
+    title: str
+    kind: ArticleKind = "article"
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+    department: str | None = None
+    score: float
+    section: str | None = None
+    passage: str = ""
+    highlights: tuple[tuple[int, int], ...] = ()
+    related: tuple[RelatedLink, ...] = ()
+
+
+class RedFlag(_Frozen):
+    """An emergency sign named in the question, with what to do and where the rule comes from."""
+
+    id: str
+    sign: str
+    advice: str
+    source: str
+
+
+class Answer(_Frozen):
+    """Everything the answer page shows for one question."""
+
+    query: str
+    hits: tuple[Hit, ...] = ()
+    red_flags: tuple[RedFlag, ...] = ()
+    department: str | None = None
+    abstained: bool = False
+    total: int = 0
+    page: int = 1

@@ -1,0 +1,39 @@
+"""The whole surface of a lexical index backend; each passes tests/test_index_contract.py.
+
+Documents are keyed by the store's integer rowid and arrive already segmented into terms, so
+a backend knows nothing of Chinese text, articles or SQLite tables other than its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class IndexDoc:
+    """One searchable document: the title's terms weigh more than the body's."""
+
+    key: int
+    title_terms: Sequence[str]
+    body_terms: Sequence[str]
+
+
+class LexicalIndex(Protocol):
+    name: str
+
+    def upsert(self, doc: IndexDoc) -> None:
+        """Add the document, replacing any earlier one with the same key."""
+
+    def delete(self, key: int) -> None:
+        """Forget the document; deleting an unknown key does nothing."""
+
+    def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        """Keys of the best documents matching any of the terms, best first, scores > 0."""
+
+    def doc_count(self) -> int:
+        """How many documents are indexed."""
+
+    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        """In how many documents each term occurs (terms in no document are left out)."""

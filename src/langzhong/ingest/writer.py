@@ -1,0 +1,135 @@
+"""Storing parsed articles: add, update or recognise as already there, store and index together."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from langzhong.core import Article
+from langzhong.index import IndexDoc, LexicalIndex
+from langzhong.ingest import fingerprint
+from langzhong.ingest.sources import Rejection, iter_files, read_file
+from langzhong.store import ArticleStore
+from langzhong.store.sqlite import StoredArticle
+from langzhong.text import Analyzer
+
+Outcome = Literal["added", "updated", "duplicate"]
+NEAR_DUPLICATE = 0.8  # estimated Jaccard of character shingles above which a page is the same page
+BATCH = 500  # articles per transaction: one fsync per batch, and a kill loses at most a batch
+
+
+@dataclass
+class IngestReport:
+    counts: Counter = field(default_factory=Counter)
+    rejections: list[Rejection] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        return {
+            "added": self.counts["added"],
+            "updated": self.counts["updated"],
+            "duplicates": self.counts["duplicate"],
+            "rejected": len(self.rejections),
+        }
+
+
+def index_doc(key: int, article: Article, analyzer: Analyzer) -> IndexDoc:
+    return IndexDoc(key, analyzer.terms(article.title), analyzer.terms(article.body_text()))
+
+
+class Writer:
+    """Writes articles into the store and the index that shares its transactions."""
+
+    def __init__(self, store: ArticleStore, index: LexicalIndex, analyzer: Analyzer) -> None:
+        self.store, self.index, self.analyzer = store, index, analyzer
+
+    def write(self, article: Article) -> Outcome:
+        """Store one article (call inside ``store.transaction()``)."""
+        digest = fingerprint.content_hash(article)
+        existing = self.store.lookup(article.id)
+        if existing and existing.content_hash == digest:
+            return "duplicate"
+        signature = fingerprint.signature(article)
+        keys = fingerprint.band_keys(signature) if signature is not None else []
+        if existing is None:
+            if self.store.lookup_hash(digest):
+                return "duplicate"
+            if article.kind == "article" and signature is not None:
+                near = self._near_duplicate(signature, keys)
+                if near is not None:
+                    if near.content_hash == digest:
+                        return "duplicate"
+                    article, existing = article.model_copy(update={"id": near.id}), near
+        rowid = self.store.put(article, digest, signature, keys)
+        self.index.upsert(index_doc(rowid, article, self.analyzer))
+        return "updated" if existing else "added"
+
+    def _near_duplicate(self, signature: np.ndarray, keys: list[int]) -> StoredArticle | None:
+        best, best_score = None, NEAR_DUPLICATE
+        for stored, other in self.store.signatures_sharing(keys):
+            score = fingerprint.similarity(signature, other)
+            if score >= best_score:
+                best, best_score = stored, score
+        return best
+
+    def delete(self, article_id: str) -> bool:
+        """Remove an article from store and index (call inside ``store.transaction()``)."""
+        rowid = self.store.delete(article_id)
+        if rowid is None:
+            return False
+        self.index.delete(rowid)
+        return True
+
+    def write_all(
+        self,
+        items: Iterable[Article | Rejection],
+        report: IngestReport,
+        on_item: Callable[[], None] = lambda: None,
+    ) -> None:
+        """Write a stream of articles in batches; rejections are collected, never written."""
+        pending: list[Article] = []
+
+        def flush() -> None:
+            with self.store.transaction():
+                for article in pending:
+                    report.counts[self.write(article)] += 1
+            pending.clear()
+
+        for item in items:
+            if isinstance(item, Rejection):
+                report.rejections.append(item)
+            else:
+                pending.append(item)
+                if len(pending) >= BATCH:
+                    flush()
+            on_item()
+        if pending:
+            flush()
+
+
+def ingest_paths(
+    writer: Writer,
+    paths: Iterable[Path],
+    *,
+    max_bytes: int,
+    source: str | None = None,
+    on_file: Callable[[Path | None], None] = lambda path: None,
+    on_rejection: Callable[[Rejection], None] = lambda rejection: None,
+) -> IngestReport:
+    """Ingest files and directories; each bad file or line is reported and skipped."""
+    report = IngestReport()
+    for path in iter_files(paths):
+        if isinstance(path, Rejection):
+            report.rejections.append(path)
+            on_rejection(path)
+            continue
+        before = len(report.rejections)
+        writer.write_all(read_file(path, max_bytes=max_bytes, source=source), report)
+        for rejection in report.rejections[before:]:
+            on_rejection(rejection)
+        on_file(path)
+    return report

@@ -1,0 +1,97 @@
+"""The one place the stages are wired together; the CLI and the web site both go through it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from importlib import resources
+from pathlib import Path
+
+from langzhong.answer.compose import PAGE_SIZE, compose
+from langzhong.config import Settings
+from langzhong.core import Answer, Article
+from langzhong.index import Fts5Index
+from langzhong.ingest.sources import Rejection
+from langzhong.ingest.writer import IngestReport, Writer, ingest_paths
+from langzhong.search import Searcher
+from langzhong.store import ArticleStore
+from langzhong.text import default_analyzer
+
+DEMO_FILES = ("000_11c99a0e30aa1c9d.txt", "medical-dialogue-im.jsonl.gz")
+
+
+@contextmanager
+def demo_paths() -> Iterator[list[Path]]:
+    """The bundled demo corpus: the seed page and real questions with doctor answers."""
+    demo = resources.files("langzhong.demo")
+    with ExitStack() as stack:
+        yield [stack.enter_context(resources.as_file(demo.joinpath(n))) for n in DEMO_FILES]
+
+
+class Service:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.store = ArticleStore(settings.db_path)
+        self.index = Fts5Index(self.store.conn)
+        self.analyzer = default_analyzer()
+        self.writer = Writer(self.store, self.index, self.analyzer)
+        self.searcher = Searcher(self.store, self.index, self.analyzer)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # -- demo corpus ---------------------------------------------------------------------------
+
+    def _demo_state(self) -> str | None:
+        row = self.store.conn.execute("SELECT value FROM meta WHERE key='demo'").fetchone()
+        return row[0] if row else None
+
+    def needs_demo(self) -> bool:
+        """True for a store that was never filled (or whose demo load was interrupted)."""
+        state = self._demo_state()
+        empty = self.index.doc_count() == 0
+        return state == "loading" or (state is None and empty)
+
+    def load_demo(self, on_file: Callable[[Path | None], None] = lambda path: None) -> IngestReport:
+        with self.store.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'loading')")
+        with demo_paths() as paths:
+            report = self.ingest(paths, on_file=on_file)
+        with self.store.transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'loaded')")
+        return report
+
+    # -- the stages ----------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: list[Path],
+        *,
+        source: str | None = None,
+        on_file: Callable[[Path | None], None] = lambda path: None,
+        on_rejection: Callable[[Rejection], None] = lambda rejection: None,
+    ) -> IngestReport:
+        return ingest_paths(
+            self.writer,
+            paths,
+            max_bytes=self.settings.max_file_mb << 20,
+            source=source,
+            on_file=on_file,
+            on_rejection=on_rejection,
+        )
+
+    def ask(self, query: str, page: int = 1, page_size: int = PAGE_SIZE) -> Answer:
+        return compose(query, self.searcher.search(query), page=page, page_size=page_size)
+
+    def article(self, article_id: str) -> Article | None:
+        return self.store.get(article_id)
+
+    def stats(self) -> dict:
+        counts = self.store.counts()
+        return {
+            **counts,
+            "indexed_documents": self.index.doc_count(),
+            "index_engine": self.index.name,
+            "db_bytes": self.settings.db_path.stat().st_size,
+            "settings": self.settings.describe(),
+        }

@@ -1,0 +1,5 @@
+"""Store stage: the system of record."""
+
+from langzhong.store.sqlite import ArticleStore, StoreError
+
+__all__ = ["ArticleStore", "StoreError"]

@@ -1,0 +1,50 @@
+"""Chinese word segmentation (jieba) with the shipped medical lexicons and stop-words."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from importlib import resources
+
+import jieba
+
+from langzhong.text.normalize import normalize
+
+# A term must hold at least one CJK ideograph, letter or digit; the rest is punctuation.
+_WORDLIKE = re.compile(r"[\w\u3400-\u9fff]")
+# Lexicons shipped in langzhong/data, each in jieba's "word freq" form (see data/README.md).
+LEXICONS = ("lexicon_thuocl_medical.txt", "lexicon_extra.txt")
+
+
+class Analyzer:
+    """Turns text into search terms; the index and the query side use the same instance."""
+
+    def __init__(self, lexicons: tuple[str, ...] = LEXICONS) -> None:
+        jieba.setLogLevel(logging.WARNING)
+        self._tokenizer = jieba.Tokenizer()
+        self._tokenizer.initialize()
+        data = resources.files("langzhong.data")
+        for name in lexicons:
+            with resources.as_file(data.joinpath(name)) as path:
+                self._tokenizer.load_userdict(str(path))
+        stop_text = data.joinpath("stopwords.txt").read_text("utf-8")
+        self.stopwords = frozenset(w for w in stop_text.split() if w and not w.startswith("#"))
+
+    def terms(self, text: str) -> list[str]:
+        """Search terms of ``text`` in order, fine-grained words included (search mode)."""
+        return [
+            word
+            for word in self._tokenizer.cut_for_search(normalize(text))
+            if word not in self.stopwords and _WORDLIKE.search(word) and not word.isspace()
+        ]
+
+    def words(self, text: str) -> list[str]:
+        """Plain segmentation of already-normalised text, punctuation and stop-words kept."""
+        return list(self._tokenizer.cut(text))
+
+
+@functools.cache
+def default_analyzer() -> Analyzer:
+    """The process-wide analyzer (building one loads dictionaries: about half a second)."""
+    return Analyzer()

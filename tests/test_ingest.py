@@ -1,0 +1,154 @@
+import gzip
+import json
+from pathlib import Path
+
+from langzhong.service import Service
+
+SEED_TITLE = "腰椎微创手术后腰酸痛是怎么回事"
+
+
+def _snapshot(service: Service) -> dict:
+    return {a.id: a for a in service.store.iter_articles()}
+
+
+def test_ingesting_the_seed_twice_changes_nothing(service, seed_file):
+    first = service.ingest([seed_file])
+    assert first.as_dict() == {"added": 2, "updated": 0, "duplicates": 0, "rejected": 0}
+    before = _snapshot(service)
+    again = service.ingest([seed_file])
+    assert again.as_dict() == {"added": 0, "updated": 0, "duplicates": 2, "rejected": 0}
+    assert _snapshot(service) == before
+    counts = service.stats()
+    assert (counts["articles"], counts["sections"], counts["indexed_documents"]) == (2, 5, 2)
+    assert (counts["related_links"], counts["related_links_resolved"]) == (2, 2)
+
+
+def test_a_near_duplicate_crawl_updates_the_stored_page(service, seed_file, tmp_path, seed_text):
+    service.ingest([seed_file])
+    recrawl = tmp_path / "recrawl.txt"
+    # Same page crawled again under a slightly different site name and a fixed typo.
+    recrawl.write_text(
+        seed_text.replace("-乡间郎中", "-乡间郎中网").replace("要被肌肉酸痛", "腰背肌肉酸痛"),
+        encoding="utf-8",
+    )
+    report = service.ingest([recrawl])
+    assert report.counts["added"] == 0
+    assert report.counts["updated"] == 2
+    assert service.stats()["articles"] == 2
+    (main,) = [a for a in service.store.iter_articles() if a.title == SEED_TITLE]
+    assert main.source == "乡间郎中网"
+    assert "腰背肌肉酸痛" in main.sections[3].text
+
+
+def test_a_gbk_page_is_read(service, seed_text, tmp_path):
+    page = tmp_path / "gbk.txt"
+    page.write_bytes(seed_text.encode("gbk"))
+    assert service.ingest([page]).counts["added"] == 2
+    assert service.article(service.ask("滑膜嵌顿").hits[0].id).source == "乡间郎中"
+
+
+def test_a_traditional_page_is_searchable_in_simplified(service, tmp_path):
+    page = tmp_path / "traditional.txt"
+    page.write_text("腰椎間盤突出怎麼辦\n2021-03-02\n腰椎間盤突出的患者應該臥床休息。", "utf-8")
+    service.ingest([page])
+    (hit,) = service.ask("腰椎间盘突出").hits
+    assert hit.title == "腰椎間盤突出怎麼辦"  # stored as the page said it
+    assert hit.passage[hit.highlights[0][0] : hit.highlights[0][1]] == "腰椎間盤突出"
+
+
+def test_html_page_keeps_structure_and_drops_scripts(service, tmp_path):
+    cause = "久坐、长时间弯腰、搬重物都会引起腰肌劳损，肌肉紧张时腰部会出现酸胀和疼痛。"
+    relief = "热敷、适当锻炼腰背肌肉可以缓解，疼痛持续不缓解或者出现腿麻时要及时就医。"
+    page = tmp_path / "page.html"
+    page.write_text(
+        f"""<html><head><title>腰痛怎么办-健康网</title><style>p{{color:red}}</style>
+        <meta property="og:site_name" content="健康网"><script>alert('x')</script></head>
+        <body><nav><a href="/">首页</a> | <a href="/d">疾病</a></nav>
+        <article><h1>腰痛怎么办</h1><p>2022-05-06</p>
+        <p>腰痛是常见的症状，多数与肌肉劳损有关，注意休息可以缓解。{cause}</p>
+        <h2>一、常见原因</h2><p>{cause}<script>steal()</script>{cause}</p>
+        <h2>二、怎么缓解</h2><p onclick="steal()">{relief}{relief}</p>
+        </article><footer>版权所有 健康网</footer></body></html>""",
+        encoding="utf-8",
+    )
+    assert service.ingest([page]).counts["added"] == 1
+    (article,) = service.store.iter_articles()
+    assert (article.title, article.date, article.source) == ("腰痛怎么办", "2022-05-06", "健康网")
+    assert article.lead.startswith("腰痛是常见的症状")
+    assert [s.heading for s in article.sections] == ["一、常见原因", "二、怎么缓解"]
+    stored = article.model_dump_json()
+    for unwanted in ("steal", "alert", "首页", "版权所有", "color:red"):
+        assert unwanted not in stored
+
+
+def test_question_answer_jsonl_plain_and_gzipped(service, tmp_path):
+    rows = [
+        {
+            "id": "q1",
+            "department": "消化科",
+            "title": "拉肚子怎么办？",
+            "ask": "拉了三天",
+            "answer": "多喝水。",
+        },
+        {
+            "id": "q2",
+            "department": "心血管科",
+            "title": "高血压能吃党参吗",
+            "ask": "想喝党参水",
+            "answer": "可以适量。",
+        },
+    ]
+    plain = tmp_path / "qa.jsonl"
+    plain.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:1]), "utf-8")
+    zipped = tmp_path / "qa.jsonl.gz"
+    zipped.write_bytes(gzip.compress(json.dumps(rows[1], ensure_ascii=False).encode()))
+    assert service.ingest([plain, zipped]).counts["added"] == 2
+    article = service.article("q2")
+    assert (article.kind, article.department, article.lead) == ("qa", "心血管科", "想喝党参水")
+    assert [(s.heading, s.text) for s in article.sections] == [("医生回答", "可以适量。")]
+
+
+def test_bad_inputs_are_reported_one_line_each_and_nothing_stored_is_lost(
+    service, seed_file, tmp_path
+):
+    service.ingest([seed_file])
+    before = _snapshot(service)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "empty.txt").write_bytes(b"")
+    (bad / "binary.txt").write_bytes(bytes(range(256)) * 10)
+    (bad / "no_title.txt").write_text("。\n", "utf-8")
+    with open(bad / "huge.txt", "wb") as handle:  # 100 MB, sparse: refused before it is read
+        handle.truncate(100 * 2**20)
+    (bad / "rows.jsonl").write_text('{"title": "t", "ask": "a"}\nnot json\n', "utf-8")
+    (bad / "gone.gz").write_bytes(b"\x1f\x8b broken")
+    rejected = []
+    report = service.ingest([bad, tmp_path / "missing.txt"], on_rejection=rejected.append)
+    reasons = {Path(r.where.split(":")[0]).name: r.reason for r in report.rejections}
+    assert reasons == {
+        "binary.txt": "binary file (expected a text page, HTML or JSONL)",
+        "empty.txt": "empty file",
+        "gone.gz": reasons["gone.gz"],
+        "huge.txt": "file too large: 100.0 MB (limit 20 MB)",
+        "missing.txt": "no such file or directory",
+        "no_title.txt": "no title found (the first line should be the page's title)",
+        "rows.jsonl": reasons["rows.jsonl"],
+    }
+    assert len(report.rejections) == 8  # two bad lines in rows.jsonl
+    assert all("\n" not in str(r) for r in rejected) and len(rejected) == 8
+    assert _snapshot(service) == before
+
+
+def test_a_directory_of_10000_pages_with_a_few_broken(service, tmp_path):
+    pages = tmp_path / "crawl"
+    pages.mkdir()
+    for i in range(10_000):
+        (pages / f"{i:05d}.txt").write_text(
+            f"第{i}号问题：头痛{i}次怎么办\n2021-01-01\n第{i}号回答：头痛{i}次时应注意休息。",
+            "utf-8",
+        )
+    for name in ("00007.txt", "04242.txt", "09999.txt"):
+        (pages / name).write_bytes(b"\x00\x01\x02 broken")
+    report = service.ingest([pages])
+    assert report.as_dict() == {"added": 9_997, "updated": 0, "duplicates": 0, "rejected": 3}
+    assert service.stats()["indexed_documents"] == 9_997

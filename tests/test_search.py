@@ -1,0 +1,47 @@
+from langzhong.core import Hit
+
+SEED_TITLE = "腰椎微创手术后腰酸痛是怎么回事"
+RELATED_TITLE = "腰突然直不起来是怎么回事"
+
+
+def _marked(hit: Hit) -> list[str]:
+    return [hit.passage[a:b] for a, b in hit.highlights]
+
+
+def test_colloquial_question_finds_the_seed_with_its_answering_passage(service, seed_file):
+    service.ingest([seed_file])
+    top = service.ask("微创手术后腰酸是怎么回事").hits[0]
+    assert (top.title, top.date, top.source) == (SEED_TITLE, "2020-07-14", "乡间郎中")
+    assert "小关节" in top.passage and "承重" in top.passage
+    assert top.section == "一、腰椎微创手术后腰酸痛的原因 › 2、腰椎承重增加"
+    assert {"微创手术", "腰酸"} <= set(_marked(top))
+    assert [link.title for link in top.related] == [RELATED_TITLE]
+
+
+def test_the_related_article_is_found_on_its_own(service, seed_file):
+    service.ingest([seed_file])
+    top = service.ask("腰突然直不起来").hits[0]
+    assert top.title == RELATED_TITLE
+    assert [link.title for link in top.related] == [SEED_TITLE]
+
+
+def test_search_goes_through_the_typo_fix(service, seed_file):
+    service.ingest([seed_file])
+    top = service.ask("滑膜嵌顿").hits[0]
+    assert top.title == RELATED_TITLE
+    assert "滑膜崁顿" in _marked(top)  # the page's own spelling is what gets highlighted
+
+
+def test_question_with_no_known_words_gets_no_hits(service, seed_file):
+    service.ingest([seed_file])
+    assert service.ask("请问医生怎么回事").hits == ()
+    assert service.ask("xyzzy").hits == ()
+
+
+def test_pages_of_results(service, tmp_path):
+    for i in range(25):
+        (tmp_path / f"{i}.txt").write_text(f"头痛问题{i}\n头痛的第{i}种情况说明。", "utf-8")
+    service.ingest([tmp_path])
+    first, third = service.ask("头痛", page=1), service.ask("头痛", page=3)
+    assert (first.total, len(first.hits), len(third.hits)) == (25, 10, 5)
+    assert not {h.id for h in first.hits} & {h.id for h in third.hits}
