@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
 from importlib import resources
 from pathlib import Path
 
+import httpx
 import pytest
 
 from langzhong.config import Settings
@@ -56,3 +59,53 @@ def shared_data(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not available")
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """``langzhong serve`` in its own process on loopback."""
+
+    def __init__(self, home: Path, token: str | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "LANGZHONG_HOME": str(home)}
+        env.pop("LANGZHONG_API_TOKEN", None)
+        if token:
+            env["LANGZHONG_API_TOKEN"] = token
+        self.log = home.parent / f"serve-{self.port}.log"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "langzhong", "serve", "--port", str(self.port)],
+            env=env,
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("server did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+API_TOKEN = "test-token-langzhong-1234"
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory) -> LiveServer:
+    """A server on a store built by its first start from the demo corpus, writes enabled."""
+    server = LiveServer(tmp_path_factory.mktemp("served") / "home", token=API_TOKEN)
+    yield server
+    server.stop()

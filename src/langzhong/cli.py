@@ -199,3 +199,18 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     for name, value in figures["settings"].items():
         table.add_row(f"settings.{name}", str(value))
     out.print(table)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535))
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int) -> None:
+    """Serve the web site and the JSON API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from langzhong.web.app import create_app
+
+    service = _open(ctx, demo=True)
+    err.print(f"langzhong: serving {service.index.doc_count()} documents on http://{host}:{port}")
+    uvicorn.run(create_app(service), host=host, port=port, log_level="warning")

@@ -92,9 +92,14 @@ class Hit(_Frozen):
 
 
 class RedFlag(_Frozen):
-    """An emergency sign named in the question, with what to do and where the rule comes from."""
+    """An emergency sign named in the question, with what to do and where the rule comes from.
+
+    ``level`` is "emergency" (call 120 / go to the emergency department now) or "urgent" (see a
+    doctor today).
+    """
 
     id: str
+    level: Literal["emergency", "urgent"]
     sign: str
     advice: str
     source: str

@@ -12,7 +12,7 @@ from langzhong.config import Settings
 from langzhong.core import Answer, Article
 from langzhong.index import Fts5Index
 from langzhong.ingest.sources import Rejection
-from langzhong.ingest.writer import IngestReport, Writer, ingest_paths
+from langzhong.ingest.writer import IngestReport, Outcome, Writer, ingest_paths
 from langzhong.search import Searcher
 from langzhong.store import ArticleStore
 from langzhong.text import default_analyzer
@@ -85,6 +85,15 @@ class Service:
 
     def article(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
+
+    def put_article(self, article: Article) -> tuple[Outcome, str]:
+        """Add or replace one article (the operators' API); returns the outcome and stored id."""
+        with self.store.transaction():
+            return self.writer.write(article)
+
+    def delete_article(self, article_id: str) -> bool:
+        with self.store.transaction():
+            return self.writer.delete(article_id)
 
     def stats(self) -> dict:
         counts = self.store.counts()

@@ -1,12 +1,26 @@
-"""An Answer from search results: a page of hits, each with its passage and related reading."""
+"""An Answer from search results: safety notices, then a page of hits with passages, or abstain."""
 
 from __future__ import annotations
 
-from langzhong.answer.passages import best_passage
-from langzhong.core import Answer, Hit
+from langzhong.answer.department import department_for_text, suggest_department
+from langzhong.answer.passages import best_passage, coverage
+from langzhong.answer.redflags import red_flags
+from langzhong.core import Answer, Article, Hit
 from langzhong.search.searcher import Candidate, Results
 
 PAGE_SIZE = 10
+# Share of the question's weighted terms that the best article must contain; below it, or when
+# the question names no medical word at all, the page says "no good answer found" instead of
+# showing junk. Calibrated on held-out questions: see docs/abstention.md.
+MIN_COVERAGE = 0.4
+
+
+def answer_coverage(article: Article, weights: dict[str, float]) -> float:
+    """How much of the question (by term weight) the article speaks to, from 0 to 1."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 0.0
+    return coverage(f"{article.title}\n{article.body_text()}", weights) / total
 
 
 def to_hit(candidate: Candidate, weights: dict[str, float]) -> Hit:
@@ -28,12 +42,30 @@ def to_hit(candidate: Candidate, weights: dict[str, float]) -> Hit:
     )
 
 
-def compose(query: str, results: Results, page: int = 1, page_size: int = PAGE_SIZE) -> Answer:
-    start = (max(page, 1) - 1) * page_size
-    shown = results.candidates[start : start + page_size]
+def compose(
+    query: str,
+    results: Results,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    min_coverage: float = MIN_COVERAGE,
+) -> Answer:
+    flags = red_flags(query)
+    best = results.candidates[0].article if results.candidates else None
+    abstained = (
+        best is None
+        or not (results.medical or department_for_text(query))
+        or answer_coverage(best, results.term_weights) < min_coverage
+    )
+    page = max(page, 1)
+    start = (page - 1) * page_size
+    shown = () if abstained else results.candidates[start : start + page_size]
+    hits = tuple(to_hit(c, results.term_weights) for c in shown)
     return Answer(
         query=query,
-        hits=tuple(to_hit(c, results.term_weights) for c in shown),
-        total=len(results.candidates),
-        page=max(page, 1),
+        hits=hits,
+        red_flags=flags,
+        department=suggest_department(query, hits, flags),
+        abstained=abstained,
+        total=0 if abstained else len(results.candidates),
+        page=page,
     )

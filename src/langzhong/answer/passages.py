@@ -30,7 +30,8 @@ def highlight_spans(text: str, terms: list[str]) -> tuple[tuple[int, int], ...]:
     return tuple(merged)
 
 
-def _coverage(text: str, weights: dict[str, float]) -> float:
+def coverage(text: str, weights: dict[str, float]) -> float:
+    """Summed weight of the query terms that occur in the text."""
     folded = normalize(text)
     return sum(w for t, w in weights.items() if t in folded)
 
@@ -47,7 +48,7 @@ def _window(paragraph: str, weights: dict[str, float]) -> str:
             if text and len(text) + len(sentence) > MAX_PASSAGE_CHARS:
                 break
             text += sentence
-            score = _coverage(text, weights)
+            score = coverage(text, weights)
             if score > best_score:
                 best, best_score = text[:MAX_PASSAGE_CHARS], score
     return best.strip()
@@ -66,7 +67,7 @@ def best_passage(article: Article, weights: dict[str, float]) -> Passage:
         return Passage(text="")
     best_label, best_text, best_score = paragraphs[0][0], paragraphs[0][1], 0.0
     for label, text in paragraphs:
-        score = _coverage(text, weights) + HEADING_SHARE * _coverage(label or "", weights)
+        score = coverage(text, weights) + HEADING_SHARE * coverage(label or "", weights)
         if score > best_score:
             best_label, best_text, best_score = label, text, score
     text = _window(best_text, weights)

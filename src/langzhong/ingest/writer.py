@@ -47,26 +47,28 @@ class Writer:
     def __init__(self, store: ArticleStore, index: LexicalIndex, analyzer: Analyzer) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
 
-    def write(self, article: Article) -> Outcome:
-        """Store one article (call inside ``store.transaction()``)."""
+    def write(self, article: Article) -> tuple[Outcome, str]:
+        """Store one article (call inside ``store.transaction()``); returns what happened and
+        the id it is stored under (a near-duplicate keeps the id of the page it duplicates)."""
         digest = fingerprint.content_hash(article)
         existing = self.store.lookup(article.id)
         if existing and existing.content_hash == digest:
-            return "duplicate"
+            return "duplicate", existing.id
         signature = fingerprint.signature(article)
         keys = fingerprint.band_keys(signature) if signature is not None else []
         if existing is None:
-            if self.store.lookup_hash(digest):
-                return "duplicate"
+            same = self.store.lookup_hash(digest)
+            if same:
+                return "duplicate", same.id
             if article.kind == "article" and signature is not None:
                 near = self._near_duplicate(signature, keys)
                 if near is not None:
                     if near.content_hash == digest:
-                        return "duplicate"
+                        return "duplicate", near.id
                     article, existing = article.model_copy(update={"id": near.id}), near
         rowid = self.store.put(article, digest, signature, keys)
         self.index.upsert(index_doc(rowid, article, self.analyzer))
-        return "updated" if existing else "added"
+        return ("updated" if existing else "added"), article.id
 
     def _near_duplicate(self, signature: np.ndarray, keys: list[int]) -> StoredArticle | None:
         best, best_score = None, NEAR_DUPLICATE
@@ -96,7 +98,7 @@ class Writer:
         def flush() -> None:
             with self.store.transaction():
                 for article in pending:
-                    report.counts[self.write(article)] += 1
+                    report.counts[self.write(article)[0]] += 1
             pending.clear()
 
         for item in items:

@@ -24,6 +24,7 @@ class Results:
     terms: tuple[str, ...]
     term_weights: dict[str, float]  # inverse document frequency of each query term
     candidates: tuple[Candidate, ...]
+    medical: bool  # the question names at least one word of the medical lexicons
 
 
 class Searcher:
@@ -51,4 +52,4 @@ class Searcher:
         candidates = tuple(
             Candidate(articles[key], score) for key, score in ranked if key in articles
         )
-        return Results(tuple(terms), weights, candidates)
+        return Results(tuple(terms), weights, candidates, self.analyzer.is_medical(terms))

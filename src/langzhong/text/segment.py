@@ -25,9 +25,12 @@ class Analyzer:
         self._tokenizer = jieba.Tokenizer()
         self._tokenizer.initialize()
         data = resources.files("langzhong.data")
+        words: set[str] = set()
         for name in lexicons:
             with resources.as_file(data.joinpath(name)) as path:
                 self._tokenizer.load_userdict(str(path))
+                words.update(line.split(" ")[0] for line in path.read_text("utf-8").splitlines())
+        self.medical_words = frozenset(words)
         stop_text = data.joinpath("stopwords.txt").read_text("utf-8")
         self.stopwords = frozenset(w for w in stop_text.split() if w and not w.startswith("#"))
 
@@ -39,9 +42,9 @@ class Analyzer:
             if word not in self.stopwords and _WORDLIKE.search(word) and not word.isspace()
         ]
 
-    def words(self, text: str) -> list[str]:
-        """Plain segmentation of already-normalised text, punctuation and stop-words kept."""
-        return list(self._tokenizer.cut(text))
+    def is_medical(self, terms: list[str]) -> bool:
+        """Whether any term is in the shipped medical lexicons."""
+        return any(term in self.medical_words for term in terms)
 
 
 @functools.cache

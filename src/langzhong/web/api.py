@@ -1,0 +1,98 @@
+"""JSON API: search, articles, operators' writes (bearer token), health."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
+
+from langzhong.core import Answer, Article, ArticleKind, RelatedLink, Section
+from langzhong.ingest.fingerprint import article_id
+from langzhong.service import Service
+
+router = APIRouter(prefix="", tags=["api"])
+MAX_QUERY_CHARS = 500
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def require_token(
+    service: ServiceDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """Writes need ``Authorization: Bearer <LANGZHONG_API_TOKEN>``; no token set, no writes."""
+    expected = service.settings.api_token
+    if not expected:
+        raise HTTPException(403, "write API disabled: no LANGZHONG_API_TOKEN is configured")
+    given = (authorization or "").removeprefix("Bearer ").strip()
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise HTTPException(401, "missing or wrong token", {"WWW-Authenticate": "Bearer"})
+
+
+class ArticleIn(BaseModel):
+    """An article as an operator sends it; the id is derived from source and title if absent."""
+
+    title: str = Field(min_length=1, max_length=200)
+    kind: ArticleKind = "article"
+    date: str | None = None
+    source: str | None = None
+    url: str | None = None
+    department: str | None = None
+    lead: str = ""
+    sections: list[Section] = []
+    related: list[RelatedLink] = []
+
+    def to_article(self, id: str | None = None) -> Article:
+        return Article(id=id or article_id(self.source, self.title), **self.model_dump())
+
+
+@router.get("/api/search", response_model=Answer)
+def search(
+    service: ServiceDep,
+    q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
+    page: Annotated[int, Query(ge=1, le=100)] = 1,
+) -> Answer:
+    """Answer a question: hits with passages, red flags, department, and whether it abstained."""
+    return service.ask(q, page=page)
+
+
+@router.get("/api/articles/{article_id}", response_model=Article)
+def get_article(service: ServiceDep, article_id: str) -> Article:
+    article = service.article(article_id)
+    if article is None:
+        raise HTTPException(404, f"no article with id {article_id!r}")
+    return article
+
+
+@router.post(
+    "/api/articles", response_model=Article, status_code=201, dependencies=[Depends(require_token)]
+)
+def create_article(service: ServiceDep, body: ArticleIn) -> Article:
+    _, stored_id = service.put_article(body.to_article())
+    return service.article(stored_id)
+
+
+@router.put(
+    "/api/articles/{article_id}", response_model=Article, dependencies=[Depends(require_token)]
+)
+def replace_article(service: ServiceDep, article_id: str, body: ArticleIn) -> Article:
+    _, stored_id = service.put_article(body.to_article(article_id))
+    return service.article(stored_id)
+
+
+@router.delete("/api/articles/{article_id}", status_code=204, dependencies=[Depends(require_token)])
+def delete_article(service: ServiceDep, article_id: str) -> Response:
+    if not service.delete_article(article_id):
+        raise HTTPException(404, f"no article with id {article_id!r}")
+    return Response(status_code=204)
+
+
+@router.get("/healthz")
+def healthz(service: ServiceDep) -> dict[str, str | int]:
+    return {"status": "ok", "indexed_documents": service.index.doc_count()}

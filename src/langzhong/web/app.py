@@ -1,0 +1,57 @@
+"""The ASGI application: pages, JSON API, static files and offline API docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import swagger_ui_bundle
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from langzhong.service import Service
+from langzhong.web import api, pages
+
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(service: Service) -> FastAPI:
+    app = FastAPI(
+        title="langzhong",
+        description="Answers Chinese patients' health questions from trusted articles.",
+        version="0.1.0",
+        docs_url=None,  # served below from local files: no CDN
+        redoc_url=None,
+    )
+    app.state.service = service
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.mount(
+        "/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
+    )
+    app.include_router(api.router)
+    app.include_router(pages.router)
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="langzhong API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/docs"):
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:",
+            )
+        return response
+
+    return app

@@ -1,0 +1,79 @@
+"""Server-rendered pages: home, results, article. They work without JavaScript."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+
+from langzhong.answer.department import department_for_text
+from langzhong.core import Article
+from langzhong.search.searcher import MAX_CANDIDATES
+from langzhong.service import Service
+from langzhong.web.api import MAX_QUERY_CHARS, get_service
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+EXAMPLES = (
+    "微创手术后腰酸是怎么回事",
+    "腰突然直不起来",
+    "高血压能吃党参吗",
+    "拉肚子好几天了怎么办",
+)
+
+
+def marked(text: str, spans: tuple[tuple[int, int], ...]) -> Markup:
+    """The text escaped, with the highlight spans wrapped in <mark>."""
+    parts, last = [], 0
+    for start, end in spans:
+        parts.append(escape(text[last:start]))
+        parts.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        last = end
+    parts.append(escape(text[last:]))
+    return Markup("").join(parts)
+
+
+templates.env.filters["marked"] = marked
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, service: ServiceDep) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "home.html",
+        {"examples": EXAMPLES, "documents": service.index.doc_count(), "query": ""},
+    )
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search(
+    request: Request,
+    service: ServiceDep,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+    page: Annotated[int, Query(ge=1, le=100)] = 1,
+) -> HTMLResponse:
+    if not q.strip():
+        return home(request, service)
+    answer = service.ask(q, page=page)
+    pages = -(-answer.total // 10)
+    return templates.TemplateResponse(
+        request,
+        "results.html",
+        {"answer": answer, "query": q, "pages": pages, "max_results": MAX_CANDIDATES},
+    )
+
+
+@router.get("/article/{article_id}", response_class=HTMLResponse)
+def article(request: Request, service: ServiceDep, article_id: str) -> HTMLResponse:
+    found: Article | None = service.article(article_id)
+    if found is None:
+        raise HTTPException(404, "没有这篇文章")
+    department = found.department or department_for_text(f"{found.title}\n{found.lead}")
+    return templates.TemplateResponse(
+        request, "article.html", {"article": found, "department": department, "query": ""}
+    )

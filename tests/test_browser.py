@@ -1,0 +1,89 @@
+"""The web site in real headless Chromium (Debian's), driven by Playwright."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+SEED_TITLE = "腰椎微创手术后腰酸痛是怎么回事"
+RELATED_TITLE = "腰突然直不起来是怎么回事"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (scripts/test installs it as root)")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_search_read_and_follow_related_reading(browser, demo_server, width):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(demo_server.url + "/")
+    page.fill("input[name=q]", SEED_TITLE)
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector(".hit")
+    first = page.locator(".hit").first
+    assert first.locator("h2").inner_text() == SEED_TITLE
+    assert first.locator(".passage mark").count() >= 1
+    assert "腰椎承重增加" in first.locator(".section-path").inner_text()
+    page.screenshot(path=ARTIFACTS / f"results-{width}.png", full_page=True)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
+
+    first.locator("h2 a").click()
+    page.wait_for_selector("article h1")
+    assert page.locator("article h1").inner_text() == SEED_TITLE
+    headings = page.locator("article h2, article h3").all_inner_texts()
+    assert headings[:2] == ["一、腰椎微创手术后腰酸痛的原因", "1、腰椎间盘的变化"]
+    assert "相关阅读" in headings
+    assert "骨科/脊柱外科" in page.locator(".department").inner_text()
+    assert "免责声明" in page.locator("footer").inner_text()
+    page.screenshot(path=ARTIFACTS / f"article-{width}.png", full_page=True)
+
+    page.click(f".related-reading a:text('{RELATED_TITLE}')")
+    page.wait_for_selector("article h1")
+    assert page.locator("article h1").inner_text() == RELATED_TITLE
+    page.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_urgent_notice_above_results(browser, demo_server, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(demo_server.url + "/search?q=手术后大小便失禁")
+    notice = page.locator(".urgent")
+    assert notice.is_visible()
+    assert "大小便失禁" in notice.inner_text() and "120" in notice.inner_text()
+    notice_top = notice.bounding_box()["y"]
+    hits = page.locator(".hit")
+    assert hits.count() == 0 or hits.first.bounding_box()["y"] > notice_top
+    page.screenshot(path=ARTIFACTS / f"urgent-{width}.png", full_page=True)
+    page.close()
+
+
+def test_site_works_without_javascript(browser, demo_server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(demo_server.url + "/")
+    page.fill("input[name=q]", "腰突然直不起来")
+    page.press("input[name=q]", "Enter")
+    page.wait_for_selector(".hit")
+    assert page.locator(".hit h2").first.inner_text() == RELATED_TITLE
+    context.close()

@@ -1,0 +1,131 @@
+"""Red-flag rules: colloquial phrasings that must trigger, ordinary questions that must not."""
+
+import pytest
+
+from langzhong.answer.department import suggest_department
+from langzhong.answer.redflags import red_flags, rules
+
+MUST_TRIGGER = {
+    "腰椎手术后两条腿都没劲了": "both-legs-weak-or-numb",
+    "腰疼得厉害，双腿发麻": "both-legs-weak-or-numb",
+    "两腿无力走不了路，腰痛三天了": "both-legs-weak-or-numb",
+    "双下肢麻木是怎么回事": "both-legs-weak-or-numb",
+    "双腿麻木，没有发烧": "both-legs-weak-or-numb",
+    "屁股周围发麻，腰也疼": "saddle-numbness",
+    "会阴部没有感觉了怎么办": "saddle-numbness",
+    "擦屁股的时候感觉不到纸": "saddle-numbness",
+    "鞍区麻木要紧吗": "saddle-numbness",
+    "手术后大小便失禁": "bladder-bowel-control",
+    "腰突压迫，小便控制不住": "bladder-bowel-control",
+    "术后三天了尿不出来": "bladder-bowel-control",
+    "腰痛还排尿困难": "bladder-bowel-control",
+    "大便失禁和腰痛有关系吗": "bladder-bowel-control",
+    "腰椎間盤手術後大小便失禁": "bladder-bowel-control",
+    "背痛伴随胸口疼": "chest-pain",
+    "腰疼突然胸痛出冷汗": "chest-pain",
+    "胸口痛得厉害，喘不过气": "chest-pain",
+    "术后喘不上气": "breathlessness",
+    "爬两层楼就呼吸困难": "breathlessness",
+    "从梯子上摔下来后腰很痛": "serious-fall-or-accident",
+    "车祸后背部一直疼": "serious-fall-or-accident",
+    "摔了一跤，腰直不起来": "serious-fall-or-accident",
+    "腰椎手术后发烧38度5": "fever-after-surgery",
+    "做完手术第五天发热": "fever-after-surgery",
+    "術後發燒到39度": "fever-after-surgery",
+    "没有发烧，但是术后第三天又发烧了": "fever-after-surgery",
+    "术后伤口红肿还流脓": "wound-infection",
+    "刀口渗液怎么办": "wound-infection",
+    "伤口裂开了流水": "wound-infection",
+    "今天早上突然右腿没力气": "sudden-leg-weakness",
+    "腿突然抬不起来了": "sudden-leg-weakness",
+    "突然左脚麻木动不了": "sudden-leg-weakness",
+    "小腿肿胀疼痛，刚做完手术": "calf-swelling",
+    "腿肚子肿了还发红": "calf-swelling",
+    "我爸嘴歪了说话不清楚": "stroke-signs",
+    "半边身子发麻无力": "stroke-signs",
+    "说话突然含糊不清": "stroke-signs",
+    "伤口血流不止": "severe-bleeding",
+    "胃出血吐血了": "severe-bleeding",
+    "纱布全被血浸透了": "severe-bleeding",
+    "活着没意思，想自杀": "suicidal-thoughts",
+    "最近总是不想活了": "suicidal-thoughts",
+}
+
+MUST_NOT_TRIGGER = [
+    "腰椎微创手术后腰酸痛是怎么回事",
+    "腰突然直不起来是怎么回事",
+    "高血压患者能吃党参吗",
+    "拉肚子好几天了怎么办",
+    "手术后没有发烧，伤口也不红",
+    "没有大小便失禁，只是腰酸",
+    "腿不麻也不无力，就是腰疼",
+    "无胸痛，偶尔咳嗽",
+    "我没有摔倒过，腰却一直疼",
+    "颈椎病引起头晕怎么办",
+    "胃胀气吃什么药",
+    "乙肝小三阳要治疗吗",
+    "糖尿病人能吃西瓜吗",
+    "失眠多梦怎么调理",
+    "咳嗽有痰怎么办",
+    "腰肌劳损怎么锻炼",
+    "久坐腰酸背痛",
+    "手术后多久可以洗澡",
+    "术后伤口愈合得很好",
+    "小便黄是怎么回事",
+    "大便干燥怎么办",
+    "尿频尿急",
+    "腰痛贴膏药有用吗",
+    "孩子发烧38度吃什么药",
+    "胃痛是怎么回事",
+    "腰间盘突出能根治吗",
+    "坐骨神经痛怎么缓解",
+    "腿抽筋是缺钙吗",
+    "甲状腺结节要手术吗",
+    "手术前需要空腹吗",
+    "高血压吃什么药好",
+    "痛风能喝啤酒吗",
+    "膝盖疼上下楼梯更明显",
+    "早上起床手指发麻",
+    "腰椎手术后多久能上班",
+    "脂肪肝怎么调理",
+    "肾结石多喝水有用吗",
+    "慢性胃炎能治好吗",
+    "最近有点头晕乏力",
+    "手术后腰还有点酸，没有别的不舒服",
+    "会阴侧切伤口多久能好",
+    "平时说话声音沙哑",
+]
+
+
+@pytest.mark.parametrize("question", sorted(MUST_TRIGGER))
+def test_red_flag_phrasing_triggers_its_rule(question):
+    assert MUST_TRIGGER[question] in {flag.id for flag in red_flags(question)}
+
+
+@pytest.mark.parametrize("question", MUST_NOT_TRIGGER)
+def test_ordinary_question_raises_no_red_flag(question):
+    assert red_flags(question) == ()
+
+
+def test_there_are_enough_phrasings_and_every_rule_is_exercised():
+    assert len(MUST_TRIGGER) >= 40 and len(MUST_NOT_TRIGGER) >= 40
+    assert {rule.flag.id for rule in rules()} == set(MUST_TRIGGER.values())
+
+
+def test_every_rule_names_its_source_and_what_to_do():
+    for rule in rules():
+        assert rule.flag.source and rule.flag.advice and rule.flag.sign
+        assert rule.flag.level in ("emergency", "urgent")
+
+
+def test_negation_only_denies_its_own_clause():
+    assert red_flags("没有发烧") == ()
+    assert red_flags("术后没有发烧") == ()
+    assert [f.id for f in red_flags("术后不发烧了，但是伤口流脓")] == ["wound-infection"]
+
+
+def test_department_from_question_hits_and_emergencies():
+    assert suggest_department("腰椎微创手术后腰酸痛是怎么回事") == "骨科/脊柱外科"
+    assert suggest_department("高血压能吃党参吗") == "心血管科"
+    assert suggest_department("手术后大小便失禁", flags=red_flags("手术后大小便失禁")) == "急诊科"
+    assert suggest_department("今天天气怎么样") is None
