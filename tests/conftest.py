@@ -70,10 +70,10 @@ def free_port() -> int:
 class LiveServer:
     """``langzhong serve`` in its own process on loopback."""
 
-    def __init__(self, home: Path, token: str | None = None) -> None:
+    def __init__(self, home: Path, token: str | None = None, **env_vars: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "LANGZHONG_HOME": str(home)}
+        env = {**os.environ, "LANGZHONG_HOME": str(home), "LANGZHONG_RATE_LIMIT": "0", **env_vars}
         env.pop("LANGZHONG_API_TOKEN", None)
         if token:
             env["LANGZHONG_API_TOKEN"] = token

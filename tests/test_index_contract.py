@@ -74,3 +74,10 @@ def test_query_syntax_in_terms_is_just_text(index):
 def test_document_frequencies(index):
     _filled(index)
     assert index.doc_freqs(["腹泻", "腰酸", "不存在"]) == {"腹泻": 1, "腰酸": 1}
+
+
+def test_document_terms_come_back_as_indexed(index):
+    _filled(index)
+    terms = index.doc_terms([3, 999])
+    assert list(terms) == [3]
+    assert sorted(terms[3]) == sorted(["腹泻", "拉肚子", "腹泻", "腹泻", "补液"])

@@ -16,6 +16,9 @@ class Settings:
     home: Path
     max_file_mb: int = 20
     api_token: str | None = None
+    # Searches per minute from one client address (0 = no limit, as the benchmark runs).
+    rate_limit_per_minute: int = 120
+    max_body_kb: int = 1024  # largest request body the API accepts
 
     @property
     def db_path(self) -> Path:
@@ -29,6 +32,10 @@ class Settings:
         settings = cls(home=Path(chosen).expanduser())
         if "LANGZHONG_MAX_FILE_MB" in env:
             settings = replace(settings, max_file_mb=int(env["LANGZHONG_MAX_FILE_MB"]))
+        if "LANGZHONG_RATE_LIMIT" in env:
+            settings = replace(settings, rate_limit_per_minute=int(env["LANGZHONG_RATE_LIMIT"]))
+        if "LANGZHONG_MAX_BODY_KB" in env:
+            settings = replace(settings, max_body_kb=int(env["LANGZHONG_MAX_BODY_KB"]))
         if env.get("LANGZHONG_API_TOKEN"):
             settings = replace(settings, api_token=env["LANGZHONG_API_TOKEN"])
         return settings

@@ -6,18 +6,32 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import IO
 
 from langzhong.answer.compose import PAGE_SIZE, compose
 from langzhong.config import Settings
 from langzhong.core import Answer, Article
 from langzhong.index import Fts5Index
-from langzhong.ingest.sources import Rejection
+from langzhong.ingest.sources import Rejection, read_jsonl
 from langzhong.ingest.writer import IngestReport, Outcome, Writer, ingest_paths
 from langzhong.search import Searcher
+from langzhong.search.rerank import TranslationReranker
+from langzhong.search.translation import TranslationModel
 from langzhong.store import ArticleStore
 from langzhong.text import default_analyzer
 
 DEMO_FILES = ("000_11c99a0e30aa1c9d.txt", "medical-dialogue-im.jsonl.gz")
+BACKUP_MAX_BYTES = 64 << 30  # a backup is one file of the whole store: no per-page limit
+RERANKER_FILE = "translation.npz"  # built by `langzhong train` (see docs/ranking.md)
+
+
+def shipped_reranker() -> TranslationReranker | None:
+    """The reranker trained on the train split of the demo dataset, when the package has one."""
+    model = resources.files("langzhong.data").joinpath(RERANKER_FILE)
+    if not model.is_file():
+        return None
+    with resources.as_file(model) as path:
+        return TranslationReranker(TranslationModel.load(path))
 
 
 @contextmanager
@@ -35,7 +49,7 @@ class Service:
         self.index = Fts5Index(self.store.conn)
         self.analyzer = default_analyzer()
         self.writer = Writer(self.store, self.index, self.analyzer)
-        self.searcher = Searcher(self.store, self.index, self.analyzer)
+        self.searcher = Searcher(self.store, self.index, self.analyzer, shipped_reranker())
 
     def close(self) -> None:
         self.store.close()
@@ -79,6 +93,20 @@ class Service:
             on_file=on_file,
             on_rejection=on_rejection,
         )
+
+    def export(self, lines: IO[str]) -> int:
+        """Write every stored article as one JSON line; returns how many."""
+        count = 0
+        for article in self.store.iter_articles():
+            lines.write(article.model_dump_json() + "\n")
+            count += 1
+        return count
+
+    def restore(self, path: Path) -> IngestReport:
+        """Load an export: every article under its own id, nothing merged (see ``export``)."""
+        report = IngestReport()
+        self.writer.write_all(read_jsonl(path, max_bytes=BACKUP_MAX_BYTES), report, dedupe=False)
+        return report
 
     def ask(self, query: str, page: int = 1, page_size: int = PAGE_SIZE) -> Answer:
         return compose(query, self.searcher.search(query), page=page, page_size=page_size)

@@ -37,3 +37,6 @@ class LexicalIndex(Protocol):
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
         """In how many documents each term occurs (terms in no document are left out)."""
+
+    def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
+        """The title and body terms of each indexed document (unknown keys are left out)."""

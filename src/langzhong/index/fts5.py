@@ -61,3 +61,12 @@ class Fts5Index:
         return dict(
             self.conn.execute(f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique)
         )
+
+    def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
+        if not keys:
+            return {}
+        marks = ",".join("?" * len(keys))
+        rows = self.conn.execute(
+            f"SELECT rowid, title, body FROM fts WHERE rowid IN ({marks})", list(keys)
+        )
+        return {key: f"{title} {body}".split() for key, title, body in rows}

@@ -61,6 +61,26 @@ def _jsonl_lines(raw: bytes, max_bytes: int) -> Iterator[tuple[int, bytes]]:
             yield number, line
 
 
+def _records(
+    where: str, raw: bytes, max_bytes: int, source: str | None
+) -> Iterator[Article | Rejection]:
+    for number, line in _jsonl_lines(raw, max_bytes):
+        try:
+            yield from record_articles(json.loads(decode_text(line)), source)
+        except json.JSONDecodeError as error:
+            yield Rejection(f"{where}:{number}", f"invalid JSON ({error.msg})")
+        except (BadRecord, NotAPage, UnreadableInput) as error:
+            yield Rejection(f"{where}:{number}", str(error))
+
+
+def read_jsonl(path: Path, *, max_bytes: int) -> Iterator[Article | Rejection]:
+    """The articles of a JSON-lines file (plain or gzipped) whatever its name says."""
+    try:
+        yield from _records(str(path), path.read_bytes(), max_bytes, None)
+    except (UnreadableInput, OSError, EOFError, gzip.BadGzipFile) as error:
+        yield Rejection(str(path), str(error) or type(error).__name__)
+
+
 def read_file(
     path: Path, *, max_bytes: int, source: str | None = None
 ) -> Iterator[Article | Rejection]:
@@ -76,13 +96,7 @@ def read_file(
         raw = path.read_bytes()
         name = path.name.lower()
         if raw.startswith(GZIP_MAGIC) or name.endswith(JSONL_SUFFIXES):
-            for number, line in _jsonl_lines(raw, max_bytes):
-                try:
-                    yield from record_articles(json.loads(decode_text(line)), source)
-                except json.JSONDecodeError as error:
-                    yield Rejection(f"{where}:{number}", f"invalid JSON ({error.msg})")
-                except (BadRecord, NotAPage, UnreadableInput) as error:
-                    yield Rejection(f"{where}:{number}", str(error))
+            yield from _records(where, raw, max_bytes, source)
             return
         text = decode_text(raw)
         if looks_like_html(text):

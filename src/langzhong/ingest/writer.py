@@ -47,16 +47,20 @@ class Writer:
     def __init__(self, store: ArticleStore, index: LexicalIndex, analyzer: Analyzer) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
 
-    def write(self, article: Article) -> tuple[Outcome, str]:
+    def write(self, article: Article, dedupe: bool = True) -> tuple[Outcome, str]:
         """Store one article (call inside ``store.transaction()``); returns what happened and
-        the id it is stored under (a near-duplicate keeps the id of the page it duplicates)."""
+        the id it is stored under (a near-duplicate keeps the id of the page it duplicates).
+
+        ``dedupe=False`` (restoring a backup) stores the article under its own id even when
+        another article has the same or nearly the same text.
+        """
         digest = fingerprint.content_hash(article)
         existing = self.store.lookup(article.id)
         if existing and existing.content_hash == digest:
             return "duplicate", existing.id
         signature = fingerprint.signature(article)
         keys = fingerprint.band_keys(signature) if signature is not None else []
-        if existing is None:
+        if existing is None and dedupe:
             same = self.store.lookup_hash(digest)
             if same:
                 return "duplicate", same.id
@@ -91,6 +95,7 @@ class Writer:
         items: Iterable[Article | Rejection],
         report: IngestReport,
         on_item: Callable[[], None] = lambda: None,
+        dedupe: bool = True,
     ) -> None:
         """Write a stream of articles in batches; rejections are collected, never written."""
         pending: list[Article] = []
@@ -98,7 +103,7 @@ class Writer:
         def flush() -> None:
             with self.store.transaction():
                 for article in pending:
-                    report.counts[self.write(article)[0]] += 1
+                    report.counts[self.write(article, dedupe)[0]] += 1
             pending.clear()
 
         for item in items:

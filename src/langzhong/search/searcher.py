@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from langzhong.core import Article
 from langzhong.index import LexicalIndex
+from langzhong.search.rerank import TranslationReranker
 from langzhong.store import ArticleStore
 from langzhong.text import Analyzer
 
@@ -28,8 +29,15 @@ class Results:
 
 
 class Searcher:
-    def __init__(self, store: ArticleStore, index: LexicalIndex, analyzer: Analyzer) -> None:
+    def __init__(
+        self,
+        store: ArticleStore,
+        index: LexicalIndex,
+        analyzer: Analyzer,
+        reranker: TranslationReranker | None = None,
+    ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
+        self.reranker = reranker
 
     def query_terms(self, query: str) -> list[str]:
         return list(dict.fromkeys(self.analyzer.terms(query)))
@@ -46,7 +54,12 @@ class Searcher:
     def search(self, query: str, limit: int = MAX_CANDIDATES) -> Results:
         terms = self.query_terms(query)
         with self.store.lock:
-            ranked = self.index.search(terms, min(limit, MAX_CANDIDATES))
+            depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
+            ranked = self.index.search(terms, max(depth, MAX_CANDIDATES))
+            if self.reranker is not None:
+                docs = self.index.doc_terms([key for key, _ in ranked])
+                ranked = self.reranker.rerank(terms, ranked, [docs.get(k, []) for k, _ in ranked])
+            ranked = ranked[: min(limit, MAX_CANDIDATES)]
             weights = self.term_weights(terms)
         articles = self.store.get_by_rowids([key for key, _ in ranked])
         candidates = tuple(

@@ -6,7 +6,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from langzhong.core import Answer, Article, ArticleKind, RelatedLink, Section
 from langzhong.ingest.fingerprint import article_id
@@ -47,6 +47,12 @@ class ArticleIn(BaseModel):
     lead: str = ""
     sections: list[Section] = []
     related: list[RelatedLink] = []
+
+    @model_validator(mode="after")
+    def _has_text(self) -> ArticleIn:
+        if not self.lead.strip() and not self.sections:
+            raise ValueError("an article needs a lead or sections")
+        return self
 
     def to_article(self, id: str | None = None) -> Article:
         return Article(id=id or article_id(self.source, self.title), **self.model_dump())

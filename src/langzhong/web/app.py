@@ -7,11 +7,12 @@ from pathlib import Path
 import swagger_ui_bundle
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from langzhong.service import Service
 from langzhong.web import api, pages
+from langzhong.web.limits import BodyTooLarge, Limits
 
 STATIC = Path(__file__).parent / "static"
 
@@ -31,6 +32,16 @@ def create_app(service: Service) -> FastAPI:
     )
     app.include_router(api.router)
     app.include_router(pages.router)
+    settings = service.settings
+    app.add_middleware(
+        Limits,
+        rate_per_minute=settings.rate_limit_per_minute,
+        max_body_bytes=settings.max_body_kb << 10,
+    )
+
+    @app.exception_handler(BodyTooLarge)
+    def body_too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
+        return JSONResponse({"detail": "request body too large"}, status_code=413)
 
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:

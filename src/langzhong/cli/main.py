@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import sys
 from dataclasses import replace
@@ -214,3 +215,28 @@ def serve(ctx: click.Context, host: str, port: int) -> None:
     service = _open(ctx, demo=True)
     err.print(f"langzhong: serving {service.index.doc_count()} documents on http://{host}:{port}")
     uvicorn.run(create_app(service), host=host, port=port, log_level="warning")
+
+
+@main.command(name="export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def export_store(ctx: click.Context, path: Path) -> None:
+    """Write the whole store as JSON lines (gzipped when PATH ends in .gz); see ``import``."""
+    service = _open(ctx, demo=False)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8") as lines:
+        count = service.export(lines)
+    err.print(f"exported {count} articles to {path}")
+
+
+@main.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_context
+def import_store(ctx: click.Context, path: Path) -> None:
+    """Load an export into the store: every article under its own id, exactly as exported."""
+    report = _open(ctx, demo=False).restore(path)
+    for rejection in report.rejections:
+        err.print(Text(f"error: {rejection}", style="red"), soft_wrap=True)
+    err.print(_summary(report))
+    if report.rejections:
+        sys.exit(1)

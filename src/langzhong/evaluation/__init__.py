@@ -1,0 +1,1 @@
+"""Evaluation stage: retrieval quality on real patient questions, beside the peers."""

@@ -1,0 +1,31 @@
+"""Question/answer rows (``id, department, title, ask, answer``) and their fixed split."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from pathlib import Path
+
+SPLIT_SEED = 20261124
+TRAIN_SHARE = 0.7
+
+
+def load_rows(path: Path) -> list[dict[str, str]]:
+    """Rows of a JSONL file, plain or gzipped; rows without title, ask and answer are skipped."""
+    opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    with opener(path, "rt", encoding="utf-8") as lines:
+        rows = [json.loads(line) for line in lines if line.strip()]
+    return [
+        r
+        for r in rows
+        if all(isinstance(r.get(k), str) and r[k] for k in ("title", "ask", "answer"))
+    ]
+
+
+def split(rows: list[dict[str, str]], seed: int = SPLIT_SEED) -> tuple[list, list]:
+    """The fixed 70/30 split: the same rows land on the same side on every run and machine."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    cut = round(len(rows) * TRAIN_SHARE)
+    return [rows[i] for i in sorted(order[:cut])], [rows[i] for i in sorted(order[cut:])]

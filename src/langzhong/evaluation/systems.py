@@ -1,0 +1,151 @@
+"""The systems compared: langzhong's own search, and the peers a user could pick instead.
+
+Each system indexes a task's corpus and returns a run ``{query id: {doc id: score}}``.
+langzhong is driven through the same Writer/Searcher the site uses, on a temporary store.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from langzhong.config import Settings
+from langzhong.core import Article, Section
+from langzhong.evaluation.metrics import Run
+from langzhong.evaluation.tasks import Task
+from langzhong.search.rerank import TranslationReranker
+
+DEPTH = 100
+_PUNCT = re.compile(r"[\W_]+")
+
+
+class System(Protocol):
+    name: str
+
+    def run(self, task: Task) -> Run: ...
+
+
+class Langzhong:
+    """The product's search, on a store holding only the task's corpus.
+
+    ``reranker`` is what was trained on the task's train rows; None measures BM25 alone.
+    """
+
+    def __init__(self, reranker: TranslationReranker | None, name: str = "langzhong") -> None:
+        self.reranker, self.name = reranker, name
+
+    def run(self, task: Task) -> Run:
+        from langzhong.service import Service  # the same wiring as the CLI and the site
+
+        with tempfile.TemporaryDirectory() as tmp:
+            service = Service(Settings.load(Path(tmp)))
+            service.searcher.reranker = self.reranker
+            articles = [
+                Article(
+                    id=doc,
+                    kind="qa",
+                    title="",
+                    sections=(Section(heading="回答", level=1, text=text),),
+                )
+                for doc, text in task.corpus.items()
+            ]
+            service.writer.write_all(articles, _Report())
+            run = {}
+            for qid, text in task.queries.items():
+                results = service.searcher.search(text, DEPTH)
+                run[qid] = {c.article.id: c.score for c in results.candidates}
+            service.close()
+        return run
+
+
+class _Report:
+    """Counts the writer keeps; the evaluation needs none of them."""
+
+    def __init__(self) -> None:
+        from collections import Counter
+
+        self.counts: Counter = Counter()
+        self.rejections: list = []
+
+
+def jieba_tokens(text: str) -> list[str]:
+    """What a user of jieba gets out of the box: default dictionary, punctuation dropped."""
+    import jieba
+
+    return [w for w in jieba.lcut(text) if _PUNCT.sub("", w)]
+
+
+def char_tokens(text: str) -> list[str]:
+    return list(_PUNCT.sub("", text))
+
+
+class Bm25s:
+    def __init__(self, name: str, tokenize: Callable[[str], list[str]]) -> None:
+        self.name, self.tokenize = name, tokenize
+
+    def run(self, task: Task) -> Run:
+        import bm25s
+
+        ids = list(task.corpus)
+        model = bm25s.BM25()
+        model.index([self.tokenize(task.corpus[d]) for d in ids], show_progress=False)
+        qids = list(task.queries)
+        tokens = [self.tokenize(task.queries[q]) or ["\u0000"] for q in qids]
+        docs, scores = model.retrieve(tokens, k=min(DEPTH, len(ids)), show_progress=False)
+        return {
+            q: {ids[d]: float(s) for d, s in zip(docs[i], scores[i], strict=True) if s > 0}
+            for i, q in enumerate(qids)
+        }
+
+
+class RankBm25:
+    name = "rank_bm25-jieba"
+
+    def run(self, task: Task) -> Run:
+        from rank_bm25 import BM25Okapi
+
+        ids = list(task.corpus)
+        model = BM25Okapi([jieba_tokens(task.corpus[d]) for d in ids])
+        run = {}
+        for qid, text in task.queries.items():
+            scores = model.get_scores(jieba_tokens(text))
+            top = np.argsort(-scores)[:DEPTH]
+            run[qid] = {ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+        return run
+
+
+class Dense:
+    """A local sentence-transformers model (``--model PATH``); nothing is downloaded."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.name = path, f"dense:{path.name}"
+
+    def run(self, task: Task) -> Run:
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as error:
+            raise RuntimeError("--model needs the sentence-transformers package") from error
+        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+        ids, qids = list(task.corpus), list(task.queries)
+        docs = model.encode([task.corpus[d] for d in ids], normalize_embeddings=True, batch_size=64)
+        queries = model.encode(
+            [task.queries[q] for q in qids], normalize_embeddings=True, batch_size=64
+        )
+        sims = queries @ docs.T
+        run = {}
+        for i, qid in enumerate(qids):
+            top = np.argsort(-sims[i])[:DEPTH]
+            run[qid] = {ids[j]: float(sims[i, j]) for j in top}
+        return run
+
+
+PEERS: dict[str, Callable[[], System]] = {
+    "bm25s-jieba": lambda: Bm25s("bm25s-jieba", jieba_tokens),
+    "bm25s-char": lambda: Bm25s("bm25s-char", char_tokens),
+    "rank_bm25-jieba": RankBm25,
+}

@@ -1,0 +1,103 @@
+"""The evaluation harness and the learned reranker, on small data made here."""
+
+import dataclasses
+import gzip
+import json
+import random
+
+import pytest
+from conftest import run_cli
+
+from langzhong.evaluation.dataset import load_rows, split
+from langzhong.evaluation.metrics import evaluate
+from langzhong.evaluation.tasks import build_task
+from langzhong.search.rerank import TranslationReranker
+from langzhong.search.translation import TranslationModel, train_translation
+
+ROWS = [
+    {"id": f"r{i}", "department": "消化科", "title": title, "ask": ask, "answer": answer}
+    for i, (title, ask, answer) in enumerate(
+        [
+            ("拉肚子怎么办", "拉肚子三天了", "腹泻时注意补液，口服补液盐。"),
+            ("一直拉肚子", "吃坏东西拉肚子", "急性腹泻多为饮食不洁，注意补液。"),
+            ("拉肚子吃什么药", "拉肚子严重", "腹泻可以吃蒙脱石散，并注意补液。"),
+            ("头痛怎么办", "头痛两天", "偏头痛发作时应休息，必要时服用止痛药。"),
+            ("老是头痛", "头痛睡不好", "头痛伴失眠可能与紧张有关，规律作息。"),
+            ("胃胀怎么办", "吃完饭胃胀", "消化不良引起的胃胀可以吃促消化药。"),
+        ]
+    )
+]
+
+
+def test_split_is_fixed_and_disjoint():
+    rows = [dict(r, id=str(i)) for i, r in enumerate(ROWS * 20)]
+    train, test = split(rows)
+    assert (len(train), len(test)) == (84, 36)
+    assert split(rows) == (train, test)
+    assert not {r["id"] for r in train} & {r["id"] for r in test}
+
+
+def test_task_corpus_is_all_answers_and_same_title_answers_are_relevant():
+    extra = dict(ROWS[0], id="dup", answer="另一位医生：腹泻要防脱水。")
+    task = build_task("qa-retrieval", [*ROWS[1:], extra], [ROWS[0]])
+    assert len(task.corpus) == 7
+    (relevant,) = task.qrels.values()
+    assert {task.corpus[d] for d in relevant} == {ROWS[0]["answer"], extra["answer"]}
+    assert task.queries["q0"] == "拉肚子怎么办 拉肚子三天了"
+    assert build_task("title-retrieval", ROWS[1:], ROWS[:1]).queries["q0"] == "拉肚子怎么办"
+    with pytest.raises(ValueError):
+        build_task("nope", ROWS, ROWS)
+
+
+def test_metrics_of_a_perfect_and_of_an_empty_run():
+    qrels = {"a": {"d1": 1}, "b": {"d2": 1}}
+    perfect = evaluate(qrels, {"a": {"d1": 2.0, "d9": 1.0}, "b": {"d2": 1.0}})
+    assert perfect == {"ndcg@10": 1.0, "mrr@10": 1.0, "recall@100": 1.0}
+    half = evaluate(qrels, {"a": {"d9": 2.0, "d1": 1.0}})
+    assert half["mrr@10"] == pytest.approx(0.25) and half["recall@100"] == 0.5
+
+
+def test_translation_model_learns_colloquial_to_medical_words(tmp_path):
+    # (filler such as 怎么办 never reaches the model: it is a stop-word)
+    pairs = [(["拉肚子"], ["腹泻", "补液"])] * 5 + [(["头痛", "失眠"], ["偏头痛", "休息"])] * 5
+    model = train_translation(pairs)
+    ids = model.index_of()
+    assert model.table[ids["腹泻"], ids["拉肚子"]] == pytest.approx(1.0)
+    assert model.table[ids["偏头痛"], ids["头痛"]] == pytest.approx(0.5)
+    assert model.table[ids["腹泻"], ids["头痛"]] == 0
+    model.save(tmp_path / "m.npz")
+    loaded = TranslationModel.load(tmp_path / "m.npz")
+    assert loaded.vocab == model.vocab and (loaded.table != model.table).nnz == 0
+
+
+def test_reranker_prefers_the_answer_that_translates_into_the_question():
+    pairs = [(["拉肚子"], ["腹泻", "补液"])] * 8 + [(["头痛"], ["偏头痛"])] * 8
+    model = dataclasses.replace(train_translation(pairs), blend=0.7)  # as `langzhong train` chose
+    reranker = TranslationReranker(model)
+    ranked = [(1, 5.0), (2, 4.0)]  # BM25 put the headache answer first
+    docs = [["偏头痛", "休息"], ["腹泻", "补液"]]
+    assert [key for key, _ in reranker.rerank(["拉肚子"], ranked, docs)] == [2, 1]
+
+
+def test_eval_command_writes_the_report(tmp_path):
+    with gzip.open("src/langzhong/demo/medical-dialogue-im.jsonl.gz", "rt") as lines:
+        rows = [json.loads(line) for line in lines]
+    sample = random.Random(1).sample(rows, 300)
+    data = tmp_path / "qa.jsonl"
+    data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in sample), "utf-8")
+    out = tmp_path / "report.json"
+    done = run_cli("eval", "qa-retrieval", "--data", str(data), "--json", str(out), home=tmp_path)
+    report = json.loads(out.read_text("utf-8"))
+    assert (report["task"], report["n_queries"]) == ("qa-retrieval", 90)
+    assert {"langzhong", "bm25s-jieba", "bm25s-char", "rank_bm25-jieba"} <= set(report["systems"])
+    for scores in report["systems"].values():
+        assert 0 < scores["ndcg@10"] <= 1 and 0 < scores["recall@100"] <= 1
+    assert "nDCG@10" in done.stdout
+    assert load_rows(data) == sample
+
+
+def test_eval_refuses_train_without_test(tmp_path):
+    data = tmp_path / "qa.jsonl"
+    data.write_text(json.dumps(ROWS[0], ensure_ascii=False), "utf-8")
+    done = run_cli("eval", "qa-retrieval", "--train", str(data), home=tmp_path, check=False)
+    assert done.returncode == 2 and "--train and --test go together" in done.stderr

@@ -1,0 +1,280 @@
+"""Hostile input, crashes, concurrency, limits and backups: nothing stored is ever lost."""
+
+import gzip
+import http.client
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.parse
+
+import httpx
+import pytest
+from conftest import API_TOKEN, LiveServer, run_cli
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from langzhong.ingest.pages import NotAPage, parse_page
+from langzhong.text import default_analyzer
+
+HOSTILE = [
+    '"',
+    "*",
+    "NEAR(腰 痛)",
+    "腰痛 AND 头痛",
+    "-腰痛",
+    "title:腰",
+    "((",
+    ")",
+    "腰痛' OR '1'='1",
+    "'; DROP TABLE articles;--",
+    "😀🩺💊",
+    "\x00\x01\x1b[31m",
+    "腰痛\u202e反向",
+    "Ｒｅｄ 腰痛 ＡＮＤ",
+    "腰" * 10_000,
+    "",
+    " ",
+    "\n\t",
+    "🙂" * 300,
+    "SELECT * FROM fts",
+    "^腰痛$",
+    "{}[]<>",
+]
+
+
+def _qa_rows(n: int, seed: int = 3) -> list[dict]:
+    rng = random.Random(seed)
+    words = [
+        "腰痛",
+        "头痛",
+        "腹泻",
+        "发烧",
+        "咳嗽",
+        "失眠",
+        "胃胀",
+        "高血压",
+        "糖尿病",
+        "便秘",
+        "手术",
+        "休息",
+        "饮食",
+        "药物",
+    ]
+    return [
+        {
+            "id": f"row-{i:05d}",
+            "department": "普通内科",
+            "title": f"第{i}个问题：{rng.choice(words)}怎么办",
+            "ask": "".join(rng.choices(words, k=8)),
+            "answer": f"第{i}个回答：" + "，".join(rng.choices(words, k=20)) + "。",
+        }
+        for i in range(n)
+    ]
+
+
+def _write_jsonl(path, rows) -> None:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8")
+
+
+def _store_state(home) -> tuple[str, list[str], int, int]:
+    conn = sqlite3.connect(home / "langzhong.sqlite3")
+    try:
+        check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY rowid")]
+        indexed = conn.execute("SELECT count(*) FROM fts").fetchone()[0]
+        sections = conn.execute("SELECT count(*) FROM sections").fetchone()[0]
+        return check, ids, indexed, sections
+    finally:
+        conn.close()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_text_gives_terms_without_error(text):
+    terms = default_analyzer().terms(text)
+    assert all(term.strip() for term in terms)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=2000))
+def test_page_parser_gives_titled_articles_or_a_reason(text):
+    try:
+        articles = parse_page(text)
+    except NotAPage as error:
+        assert str(error)
+        return
+    for article in articles:
+        assert article.title.strip() and (article.lead or article.sections)
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(max_size=200))
+def test_any_query_gets_an_answer(service_with_seed, text):
+    answer = service_with_seed.ask(text)
+    assert answer.query == text
+
+
+@pytest.fixture
+def service_with_seed(service, seed_file):
+    service.ingest([seed_file])
+    return service
+
+
+def test_hostile_queries_over_http_get_200_or_4xx(demo_server):
+    # http.client sends any URL as it is (httpx refuses ones this long), so the server answers
+    connection = http.client.HTTPConnection("127.0.0.1", demo_server.port, timeout=30)
+    for query in HOSTILE:
+        for path in ("/api/search", "/search"):
+            connection.request("GET", f"{path}?{urllib.parse.urlencode({'q': query})}")
+            response = connection.getresponse()
+            body = response.read()
+            assert 200 <= response.status < 500, (path, query[:20], response.status)
+            assert b"Traceback" not in body
+            if response.status >= 400:
+                connection.close()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(min_size=1, max_size=100))
+def test_api_property_any_query_no_server_error(demo_server, text):
+    response = httpx.get(demo_server.url + "/api/search", params={"q": text})
+    assert response.status_code < 500
+
+
+def test_cli_answers_or_exits_2_never_a_traceback(tmp_path, seed_file):
+    home = tmp_path / "home"
+    run_cli("ingest", str(seed_file), home=home)
+    for query in ['"', "NEAR(", "'; DROP TABLE articles;--", "😀", "腰" * 10_000, " "]:
+        done = run_cli("ask", query, "--json", home=home, check=False)
+        assert done.returncode in (0, 2) and "Traceback" not in done.stderr
+        if done.returncode == 0:
+            assert json.loads(done.stdout)["query"] == query
+
+
+def test_export_import_round_trips_exactly(tmp_path, seed_file):
+    rows = tmp_path / "rows.jsonl"
+    _write_jsonl(rows, _qa_rows(50))
+    first, second = tmp_path / "a", tmp_path / "b"
+    run_cli("ingest", str(seed_file), str(rows), home=first)
+    run_cli("export", str(tmp_path / "backup.jsonl.gz"), home=first)
+    run_cli("import", str(tmp_path / "backup.jsonl.gz"), home=second)
+    run_cli("export", str(tmp_path / "again.jsonl"), home=second)
+    with gzip.open(tmp_path / "backup.jsonl.gz", "rt", encoding="utf-8") as exported:
+        assert exported.read() == (tmp_path / "again.jsonl").read_text("utf-8")
+    assert len((tmp_path / "again.jsonl").read_text("utf-8").splitlines()) == 52
+
+
+def test_ingest_killed_at_random_points_loses_nothing_committed(tmp_path):
+    rows = _qa_rows(6000)
+    data = tmp_path / "rows.jsonl"
+    _write_jsonl(data, rows)
+    order = [r["id"] for r in rows]
+    home = tmp_path / "home"
+    env = {**os.environ, "LANGZHONG_HOME": str(home)}
+    rng = random.Random(11)
+    stored_before: list[str] = []
+    for _ in range(20):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "langzhong", "ingest", str(data)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.8, 3.0))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        if not (home / "langzhong.sqlite3").exists():
+            continue
+        check, ids, indexed, sections = _store_state(home)
+        assert check == "ok"
+        assert indexed == len(ids) == sections  # every article whole, with its index entry
+        assert ids == order[: len(ids)]  # whole batches in input order: a prefix of the input
+        assert ids[: len(stored_before)] == stored_before  # nothing committed was lost
+        stored_before = ids
+    done = run_cli("ingest", str(data), home=home)
+    assert "0 rejected" in done.stderr
+    check, ids, indexed, _ = _store_state(home)
+    assert (check, ids, indexed) == ("ok", order, len(order))
+
+
+def test_searches_answer_while_a_big_ingest_runs(tmp_path, seed_file):
+    home = tmp_path / "home"
+    run_cli("ingest", str(seed_file), home=home)
+    data = tmp_path / "rows.jsonl"
+    _write_jsonl(data, _qa_rows(10_000))
+    from langzhong.config import Settings
+    from langzhong.service import Service
+
+    reader = Service(Settings.load(home))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "langzhong", "ingest", str(data)],
+        env={**os.environ, "LANGZHONG_HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    searches = 0
+    while process.poll() is None:
+        top = reader.ask("微创手术后腰酸是怎么回事").hits[0]
+        assert top.title == "腰椎微创手术后腰酸痛是怎么回事"
+        searches += 1
+    assert process.returncode == 0, process.stderr.read()
+    assert searches > 10
+    assert reader.stats()["articles"] == 2 + 10_000
+    reader.close()
+
+
+def test_two_ingests_at_once_serialise(tmp_path):
+    home = tmp_path / "home"
+    parts = []
+    for name, rows in (("a", _qa_rows(3000, seed=1)), ("b", _qa_rows(3000, seed=2))):
+        path = tmp_path / f"{name}.jsonl"
+        _write_jsonl(path, [dict(r, id=f"{name}-{r['id']}") for r in rows])
+        parts.append(path)
+    env = {**os.environ, "LANGZHONG_HOME": str(home)}
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-m", "langzhong", "ingest", str(p)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for p in parts
+    ]
+    for process in processes:
+        process.wait(timeout=300)
+        assert process.returncode == 0, process.stderr.read()
+    check, ids, indexed, _ = _store_state(home)
+    assert (check, len(ids), indexed) == ("ok", 6000, 6000)
+
+
+def test_search_rate_limit_and_body_limit(tmp_path, seed_file):
+    home = tmp_path / "home"
+    run_cli("ingest", str(seed_file), home=home)
+    server = LiveServer(home, token=API_TOKEN, LANGZHONG_RATE_LIMIT="5", LANGZHONG_MAX_BODY_KB="4")
+    try:
+        statuses = [
+            httpx.get(server.url + "/api/search", params={"q": "腰痛"}).status_code
+            for _ in range(8)
+        ]
+        assert statuses[:5] == [200] * 5 and statuses[-1] == 429
+        assert httpx.get(server.url + "/healthz").status_code == 200  # only searches are limited
+        big = {"title": "大文章", "lead": "字" * 10_000}
+        headers = {"Authorization": f"Bearer {API_TOKEN}"}
+        assert (
+            httpx.post(server.url + "/api/articles", json=big, headers=headers).status_code == 413
+        )
+        log = server.log.read_text()
+    finally:
+        server.stop()
+    assert API_TOKEN not in log
