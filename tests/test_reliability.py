@@ -278,3 +278,30 @@ def test_search_rate_limit_and_body_limit(tmp_path, seed_file):
     finally:
         server.stop()
     assert API_TOKEN not in log
+
+
+def test_load_script_runs_bounded_and_reports(tmp_path, seed_file):
+    home = tmp_path / "home"
+    run_cli("ingest", str(seed_file), home=home)
+    out = tmp_path / "load.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "bench/load.py",
+            "--seconds",
+            "3",
+            "--concurrency",
+            "4",
+            "--home",
+            str(home),
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(out.read_text())
+    assert result["errors"] == 0 and result["requests"] > 10
+    assert result["rss_mb_at_end"] > 0

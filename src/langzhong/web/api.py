@@ -6,7 +6,7 @@ import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from langzhong.core import Answer, Article, ArticleKind, RelatedLink, Section
 from langzhong.ingest.fingerprint import article_id
@@ -35,10 +35,36 @@ def require_token(
         raise HTTPException(401, "missing or wrong token", {"WWW-Authenticate": "Bearer"})
 
 
+class Problem(BaseModel):
+    """What every error answer holds."""
+
+    detail: str
+
+
+NOT_FOUND = {404: {"model": Problem, "description": "No article with that id"}}
+WRITE_ERRORS = {
+    400: {"model": Problem, "description": "The body is not JSON"},
+    401: {"model": Problem, "description": "Missing or wrong bearer token"},
+    403: {"model": Problem, "description": "Writes disabled: no token configured"},
+    413: {"model": Problem, "description": "Request body too large"},
+}
+SEARCH_ERRORS = {429: {"model": Problem, "description": "Too many searches from this client"}}
+
+# A lead with text, or at least one section: in the schema too, so clients can see the rule.
+HAS_TEXT = {
+    "anyOf": [
+        {"required": ["lead"], "properties": {"lead": {"pattern": r"\S"}}},
+        {"required": ["sections"], "properties": {"sections": {"minItems": 1}}},
+    ]
+}
+
+
 class ArticleIn(BaseModel):
     """An article as an operator sends it; the id is derived from source and title if absent."""
 
-    title: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(json_schema_extra=HAS_TEXT)
+
+    title: str = Field(min_length=1, max_length=200, pattern=r"\S")
     kind: ArticleKind = "article"
     date: str | None = None
     source: str | None = None
@@ -58,7 +84,7 @@ class ArticleIn(BaseModel):
         return Article(id=id or article_id(self.source, self.title), **self.model_dump())
 
 
-@router.get("/api/search", response_model=Answer)
+@router.get("/api/search", response_model=Answer, responses=SEARCH_ERRORS)
 def search(
     service: ServiceDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
@@ -68,7 +94,7 @@ def search(
     return service.ask(q, page=page)
 
 
-@router.get("/api/articles/{article_id}", response_model=Article)
+@router.get("/api/articles/{article_id}", response_model=Article, responses=NOT_FOUND)
 def get_article(service: ServiceDep, article_id: str) -> Article:
     article = service.article(article_id)
     if article is None:
@@ -77,7 +103,11 @@ def get_article(service: ServiceDep, article_id: str) -> Article:
 
 
 @router.post(
-    "/api/articles", response_model=Article, status_code=201, dependencies=[Depends(require_token)]
+    "/api/articles",
+    response_model=Article,
+    status_code=201,
+    dependencies=[Depends(require_token)],
+    responses=WRITE_ERRORS,
 )
 def create_article(service: ServiceDep, body: ArticleIn) -> Article:
     _, stored_id = service.put_article(body.to_article())
@@ -85,14 +115,22 @@ def create_article(service: ServiceDep, body: ArticleIn) -> Article:
 
 
 @router.put(
-    "/api/articles/{article_id}", response_model=Article, dependencies=[Depends(require_token)]
+    "/api/articles/{article_id}",
+    response_model=Article,
+    dependencies=[Depends(require_token)],
+    responses=WRITE_ERRORS,
 )
 def replace_article(service: ServiceDep, article_id: str, body: ArticleIn) -> Article:
     _, stored_id = service.put_article(body.to_article(article_id))
     return service.article(stored_id)
 
 
-@router.delete("/api/articles/{article_id}", status_code=204, dependencies=[Depends(require_token)])
+@router.delete(
+    "/api/articles/{article_id}",
+    status_code=204,
+    dependencies=[Depends(require_token)],
+    responses=WRITE_ERRORS | NOT_FOUND,
+)
 def delete_article(service: ServiceDep, article_id: str) -> Response:
     if not service.delete_article(article_id):
         raise HTTPException(404, f"no article with id {article_id!r}")
