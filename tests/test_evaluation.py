@@ -30,11 +30,18 @@ ROWS = [
 
 
 def test_split_is_fixed_and_disjoint():
-    rows = [dict(r, id=str(i)) for i, r in enumerate(ROWS * 20)]
+    rows = [dict(r, id=str(i), title=f"{r['title']}{i}") for i, r in enumerate(ROWS * 20)]
     train, test = split(rows)
     assert (len(train), len(test)) == (84, 36)
     assert split(rows) == (train, test)
     assert not {r["id"] for r in train} & {r["id"] for r in test}
+
+
+def test_rows_with_the_same_question_stay_on_one_side():
+    rows = [dict(r, id=f"{i}-{n}") for i, r in enumerate(ROWS) for n in range(10)]
+    train, test = split(rows)
+    assert not {r["title"] for r in train} & {r["title"] for r in test}
+    assert len(train) + len(test) == 60
 
 
 def test_task_corpus_is_all_answers_and_same_title_answers_are_relevant():

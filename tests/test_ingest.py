@@ -152,3 +152,21 @@ def test_a_directory_of_10000_pages_with_a_few_broken(service, tmp_path):
     report = service.ingest([pages])
     assert report.as_dict() == {"added": 9_997, "updated": 0, "duplicates": 0, "rejected": 3}
     assert service.stats()["indexed_documents"] == 9_997
+
+
+def test_hostile_html_leaves_only_text(service, tmp_path):
+    body = "腰痛的时候可以热敷，也可以适当休息，避免久坐和搬重物，疼痛持续要及时就医检查。" * 3
+    page = tmp_path / "hostile.html"
+    page.write_text(
+        f"""<html><head><title>腰痛护理</title></head><body>
+        <article><h1>腰痛护理</h1>
+        <p onmouseover="steal()">{body}</p>
+        <p><a href="javascript:steal()">点这里</a><img src=x onerror="steal()">{body}
+        <iframe src="javascript:steal()"></iframe><svg onload=steal()><b>未闭合的标签
+        <p>{body}<style>body{{display:none}}</style></article>""",
+        encoding="utf-8",
+    )
+    assert service.ingest([page]).counts["added"] == 1
+    stored = next(service.store.iter_articles()).model_dump_json()
+    for unwanted in ("steal", "javascript:", "onerror", "onload", "<", ">", "display:none"):
+        assert unwanted not in stored

@@ -58,13 +58,14 @@ class Writer:
         existing = self.store.lookup(article.id)
         if existing and existing.content_hash == digest:
             return "duplicate", existing.id
-        signature = fingerprint.signature(article)
+        # Only crawled pages are matched as near-duplicates; Q&A rows are distinct by their ids.
+        signature = fingerprint.signature(article) if article.kind == "article" else None
         keys = fingerprint.band_keys(signature) if signature is not None else []
         if existing is None and dedupe:
             same = self.store.lookup_hash(digest)
             if same:
                 return "duplicate", same.id
-            if article.kind == "article" and signature is not None:
+            if signature is not None:
                 near = self._near_duplicate(signature, keys)
                 if near is not None:
                     if near.content_hash == digest:

@@ -7,9 +7,11 @@ t(q | a) is the probability that a patient writes word q where the doctor's answ
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from scipy import sparse
@@ -32,8 +34,15 @@ class TranslationModel:
         return {w: i for i, w in enumerate(self.vocab)}
 
     def save(self, path: Path) -> None:
+        """Write atomically: a reader sees the old model or the new one, never half of one."""
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as file:
+            self._write(file)
+        os.replace(partial, path)
+
+    def _write(self, file: BinaryIO) -> None:
         np.savez_compressed(
-            path,
+            file,
             vocab=np.array(self.vocab, dtype=object).astype(str),
             data=self.table.data.astype(np.float32),
             indices=self.table.indices,

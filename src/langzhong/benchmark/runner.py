@@ -1,0 +1,172 @@
+"""Measure langzhong and its peers on one corpus, each engine in a fresh process of its own.
+
+A fresh (spawned) process per engine makes peak RSS that engine's own, not the harness's.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from langzhong.benchmark.corpus import BenchCorpus
+from langzhong.evaluation.metrics import evaluate
+
+HTTP_CONCURRENCY = (1, 8, 32)
+
+
+def _percentiles(latencies: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(latencies, n=100)
+    return {f"p{p}_ms": round(cuts[p - 1] * 1000, 2) for p in (50, 95, 99)}
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _docs(work: Path) -> Iterator[tuple[str, str]]:
+    """The corpus, streamed: an engine holds in memory only what it keeps itself."""
+    with (work / "docs.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            doc, text = json.loads(line)
+            yield doc, text
+
+
+def _questions(work: Path) -> tuple[list, dict]:
+    data = json.loads((work / "questions.json").read_text("utf-8"))
+    return data["queries"], data["qrels"]
+
+
+def _peer(name: str, work: Path, n_docs: int) -> dict:
+    from langzhong.benchmark.engines import PEERS
+
+    queries, qrels = _questions(work)
+    engine = PEERS[name]()
+    started = time.perf_counter()
+    engine.index(_docs(work))
+    indexing = time.perf_counter() - started
+    latencies, run = [], {}
+    for qid, text in queries:
+        began = time.perf_counter()
+        hits = engine.query(text)
+        latencies.append(time.perf_counter() - began)
+        run[qid] = dict(hits)
+    return {
+        "index_docs_per_s": round(n_docs / indexing, 1),
+        "index_seconds": round(indexing, 1),
+        **_percentiles(latencies),
+        "rss_mb": _peak_rss_mb(),
+        "disk_mb": round(engine.disk_bytes() / 2**20, 1),
+        **{k: round(v, 4) for k, v in evaluate(qrels, run).items()},
+    }
+
+
+def _langzhong(work: Path, home: Path, n_docs: int) -> dict:
+    """Ingest through the product's writer, answer through ``Service.ask`` (passages included)."""
+    from langzhong.config import Settings
+    from langzhong.core import Article, Section
+    from langzhong.ingest.writer import IngestReport
+    from langzhong.service import Service
+
+    queries, qrels = _questions(work)
+    service = Service(Settings.load(home))
+    started = time.perf_counter()
+    service.writer.write_all(
+        (
+            Article(id=d, kind="qa", title="", sections=(Section(heading="回答", level=1, text=t),))
+            for d, t in _docs(work)
+        ),
+        IngestReport(),
+    )
+    indexing = time.perf_counter() - started
+    latencies = []
+    for _, text in queries:
+        began = time.perf_counter()
+        service.ask(text)
+        latencies.append(time.perf_counter() - began)
+    run = {
+        qid: {c.article.id: c.score for c in service.searcher.search(text).candidates}
+        for qid, text in queries
+    }
+    service.close()
+    disk = sum(p.stat().st_size for p in home.iterdir() if p.is_file())
+    return {
+        "index_docs_per_s": round(n_docs / indexing, 1),
+        "index_seconds": round(indexing, 1),
+        **_percentiles(latencies),
+        "rss_mb": _peak_rss_mb(),
+        "disk_mb": round(disk / 2**20, 1),
+        **{k: round(v, 4) for k, v in evaluate(qrels, run).items()},
+    }
+
+
+def _in_fresh_process(target: Callable[..., dict], *args: object) -> dict:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        return pool.apply(target, args)
+
+
+def _cold_start_seconds(home: Path, question: str) -> float:
+    env = {**os.environ, "LANGZHONG_HOME": str(home)}
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "langzhong", "ask", question, "--json"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return round(time.perf_counter() - started, 2)
+
+
+def run_bench(
+    corpus: BenchCorpus,
+    work: Path,
+    peers: list[str],
+    http_seconds: float,
+    on_step: Callable[[str], None] = lambda step: None,
+) -> dict:
+    from langzhong.benchmark.http import run as load
+
+    with (work / "docs.jsonl").open("w", encoding="utf-8") as lines:
+        for doc in corpus.docs:
+            lines.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    (work / "questions.json").write_text(
+        json.dumps({"queries": corpus.queries, "qrels": corpus.qrels}), "utf-8"
+    )
+    home = work / "home"
+    n_docs = len(corpus.docs)
+    report: dict = {
+        "n_docs": len(corpus.docs),
+        "real_docs": corpus.real_docs,
+        "recombined_docs": len(corpus.docs) - corpus.real_docs,
+        "text_mb": round(corpus.text_bytes / 2**20, 1),
+        "n_queries": len(corpus.queries),
+        "systems": {},
+    }
+    on_step("langzhong: ingest, index, queries")
+    ours = _in_fresh_process(_langzhong, work, home, n_docs)
+    ours["index_mb_per_s"] = round(report["text_mb"] / ours["index_seconds"], 2)
+    ours["cold_start_s"] = _cold_start_seconds(home, corpus.queries[0][1])
+    report["systems"]["langzhong"] = ours
+    for name in peers:
+        on_step(f"{name}: index, queries")
+        result = _in_fresh_process(_peer, name, work, n_docs)
+        result["index_mb_per_s"] = round(report["text_mb"] / result["index_seconds"], 2)
+        report["systems"][name] = result
+    report["http"] = {}
+    if http_seconds > 0:
+        for concurrency in HTTP_CONCURRENCY:
+            on_step(f"http: concurrency {concurrency} for {http_seconds:g} s")
+            result = load(http_seconds, concurrency, home)
+            report["http"][f"c{concurrency}"] = {
+                k: result[k]
+                for k in ("rps", "errors", "p50_ms", "p99_ms", "rss_mb_peak", "rss_growth_pct")
+            }
+    return report

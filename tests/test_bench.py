@@ -1,0 +1,54 @@
+"""The benchmark harness on a tiny corpus: it runs and reports; speed itself is in the notes."""
+
+import json
+
+from conftest import run_cli
+
+from langzhong.benchmark.corpus import build_corpus
+from langzhong.evaluation.dataset import load_rows, split
+
+
+def _bundled_rows():
+    from importlib import resources
+
+    path = resources.files("langzhong.demo").joinpath("medical-dialogue-im.jsonl.gz")
+    return load_rows(path)
+
+
+def test_corpus_keeps_real_answers_first_and_asks_only_test_questions():
+    rows = _bundled_rows()
+    corpus = build_corpus(rows, 8000, n_queries=50)
+    assert len(corpus.docs) == 8000 and corpus.real_docs < 8000
+    assert corpus.docs[0][0].startswith("d") and corpus.docs[-1][0].startswith("s")
+    train_titles = {r["title"].strip() for r in split(rows)[0]}
+    ids = {doc for doc, _ in corpus.docs}
+    for qid, text in corpus.queries:
+        assert text.split(" ")[0].strip() not in train_titles
+        assert set(corpus.qrels[qid]) <= ids
+    assert build_corpus(rows, 8000, n_queries=50) == corpus
+
+
+def test_bench_command_reports_every_engine(tmp_path):
+    out = tmp_path / "bench.json"
+    done = run_cli(
+        "bench",
+        "--docs",
+        "300",
+        "--queries",
+        "20",
+        "--http-seconds",
+        "1",
+        "--json",
+        str(out),
+        home=tmp_path / "home",
+    )
+    report = json.loads(out.read_text("utf-8"))
+    assert report["n_docs"] == 300 and report["n_queries"] == 20
+    assert set(report["systems"]) == {"langzhong", "bm25s", "sqlite-fts5", "tantivy", "rank_bm25"}
+    for figures in report["systems"].values():
+        assert figures["index_docs_per_s"] > 0 and figures["p99_ms"] >= figures["p50_ms"] > 0
+        assert 0 <= figures["ndcg@10"] <= 1
+    assert {"c1", "c8", "c32"} == set(report["http"])
+    assert all(level["errors"] == 0 for level in report["http"].values())
+    assert report["systems"]["langzhong"]["cold_start_s"] > 0
+    assert "p99 ms" in done.stdout
