@@ -81,3 +81,15 @@ def test_document_terms_come_back_as_indexed(index):
     terms = index.doc_terms([3, 999])
     assert list(terms) == [3]
     assert sorted(terms[3]) == sorted(["腹泻", "拉肚子", "腹泻", "腹泻", "补液"])
+
+
+def test_a_repeated_query_term_weighs_more(index):
+    index.upsert(IndexDoc(20, [], ["腰痛", "休息", "热敷"]))
+    index.upsert(IndexDoc(21, [], ["头晕", "休息", "热敷"]))
+
+    def best(terms: list[str]) -> int:
+        return index.search(terms, 10)[0][0]
+
+    assert best(["腰痛", "头晕"]) in (20, 21)
+    assert best(["腰痛", "头晕", "头晕"]) == 21
+    assert best(["腰痛", "腰痛", "头晕"]) == 20

@@ -109,7 +109,9 @@ class Service:
         return report
 
     def ask(self, query: str, page: int = 1, page_size: int = PAGE_SIZE) -> Answer:
-        return compose(query, self.searcher.search(query), page=page, page_size=page_size)
+        page = max(page, 1)
+        results = self.searcher.search(query, start=(page - 1) * page_size, count=page_size)
+        return compose(query, results, page=page)
 
     def article(self, article_id: str) -> Article | None:
         return self.store.get(article_id)

@@ -43,22 +43,17 @@ def to_hit(candidate: Candidate, weights: dict[str, float]) -> Hit:
 
 
 def compose(
-    query: str,
-    results: Results,
-    page: int = 1,
-    page_size: int = PAGE_SIZE,
-    min_coverage: float = MIN_COVERAGE,
+    query: str, results: Results, page: int = 1, min_coverage: float = MIN_COVERAGE
 ) -> Answer:
+    """The answer page for ``results``, whose candidates are the page's window of the ranking."""
     flags = red_flags(query)
-    best = results.candidates[0].article if results.candidates else None
+    best = results.best
     abstained = (
         best is None
         or not (results.medical or department_for_text(query))
         or answer_coverage(best, results.term_weights) < min_coverage
     )
-    page = max(page, 1)
-    start = (page - 1) * page_size
-    shown = () if abstained else results.candidates[start : start + page_size]
+    shown = () if abstained else results.candidates
     hits = tuple(to_hit(c, results.term_weights) for c in shown)
     return Answer(
         query=query,
@@ -66,6 +61,6 @@ def compose(
         red_flags=flags,
         department=suggest_department(query, hits, flags),
         abstained=abstained,
-        total=0 if abstained else len(results.candidates),
-        page=page,
+        total=0 if abstained else results.total,
+        page=max(page, 1),
     )

@@ -23,7 +23,9 @@ def load_rows(path: Path) -> list[dict[str, str]]:
     ]
 
 
-def split(rows: list[dict[str, str]], seed: int = SPLIT_SEED) -> tuple[list, list]:
+def split(
+    rows: list[dict[str, str]], seed: int = SPLIT_SEED, share: float = TRAIN_SHARE
+) -> tuple[list, list]:
     """The fixed 70/30 split: the same rows land on the same side on every run and machine.
 
     Rows asking the same question (same title; in the demo data these are exact copies) stay on
@@ -36,7 +38,7 @@ def split(rows: list[dict[str, str]], seed: int = SPLIT_SEED) -> tuple[list, lis
     random.Random(seed).shuffle(keys)
     train: set[int] = set()
     for key in keys:
-        if len(train) >= round(len(rows) * TRAIN_SHARE):
+        if len(train) >= round(len(rows) * share):
             break
         train.update(groups[key])
     return (

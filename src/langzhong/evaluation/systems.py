@@ -6,6 +6,7 @@ langzhong is driven through the same Writer/Searcher the site uses, on a tempora
 
 from __future__ import annotations
 
+import logging
 import re
 import tempfile
 from collections.abc import Callable
@@ -57,7 +58,7 @@ class Langzhong:
             service.writer.write_all(articles, _Report())
             run = {}
             for qid, text in task.queries.items():
-                results = service.searcher.search(text, DEPTH)
+                results = service.searcher.search(text, count=DEPTH)
                 run[qid] = {c.article.id: c.score for c in results.candidates}
             service.close()
         return run
@@ -77,6 +78,7 @@ def jieba_tokens(text: str) -> list[str]:
     """What a user of jieba gets out of the box: default dictionary, punctuation dropped."""
     import jieba
 
+    jieba.setLogLevel(logging.WARNING)  # its dictionary-loading chatter is not our output
     return [w for w in jieba.lcut(text) if _PUNCT.sub("", w)]
 
 

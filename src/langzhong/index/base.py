@@ -30,7 +30,10 @@ class LexicalIndex(Protocol):
         """Forget the document; deleting an unknown key does nothing."""
 
     def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
-        """Keys of the best documents matching any of the terms, best first, scores > 0."""
+        """Keys of the best documents matching any of the terms, best first, scores > 0.
+
+        A term given twice counts twice: words a patient repeats are what the question is about.
+        """
 
     def doc_count(self) -> int:
         """How many documents are indexed."""

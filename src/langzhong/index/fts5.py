@@ -42,7 +42,7 @@ class Fts5Index:
     def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         if not terms or limit <= 0:
             return []
-        query = " OR ".join(_phrase(t) for t in dict.fromkeys(terms))
+        query = " OR ".join(_phrase(t) for t in terms)  # bm25() sums over repeated phrases too
         rows = self.conn.execute(
             "SELECT rowid, -bm25(fts, ?, ?) AS score FROM fts WHERE fts MATCH ?"
             " ORDER BY bm25(fts, ?, ?) LIMIT ?",

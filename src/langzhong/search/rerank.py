@@ -20,35 +20,36 @@ class TranslationReranker:
         self.table_csc = model.table.tocsc()
 
     def language_scores(self, query: Sequence[str], docs: Sequence[Sequence[str]]) -> np.ndarray:
-        """log P(query | doc) under the translation LM, one value per document."""
+        """log P(query | doc) under the translation LM, one value per document.
+
+        Each query word counts as often as the question repeats it.
+        """
         m = self.model
-        terms = list(dict.fromkeys(query))
+        repeats = Counter(query)
+        terms = list(repeats)
         if not terms or not docs:
             return np.zeros(len(docs))
-        q_ids = [self.ids.get(t, -1) for t in terms]
-        lengths = np.array([max(len(d), 1) for d in docs], float)
-        # exact matches: term frequency of each query word in each document
-        counted = [Counter(d) for d in docs]
-        exact = np.array([[c[t] for t in terms] for c in counted], float) / lengths[:, None]
-        # translations: sum over the document's words a of t(q|a) P(a|doc)
-        rows, cols, vals = [], [], []
-        for i, c in enumerate(counted):
-            for word, n in c.items():
-                j = self.ids.get(word)
-                if j is not None:
-                    rows.append(i)
-                    cols.append(j)
-                    vals.append(n)
-        doc_words = sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(m.vocab)))
-        known = [j for j in q_ids if j >= 0]
-        translated = np.zeros((len(docs), len(terms)))
-        if known:
-            sub = self.table_csc[:, known]
-            block = (doc_words @ sub).toarray() / lengths[:, None]
-            translated[:, [k for k, j in enumerate(q_ids) if j >= 0]] = block
-        background = np.array([m.background[j] if j >= 0 else UNSEEN for j in q_ids])
-        mixed = (1 - m.smoothing) * (m.exact * exact + (1 - m.exact) * translated)
-        return np.log(mixed + m.smoothing * background).sum(axis=1)
+        q_ids = np.array([self.ids.get(t, -1) for t in terms])
+        known = np.flatnonzero(q_ids >= 0)
+        # Only answer words that translate into some query word matter: a small block of t(q|a).
+        block = self.table_csc[:, q_ids[known]].tocsr()
+        sources = np.unique(block.nonzero()[0])
+        table = np.zeros((len(sources), len(terms)))
+        table[:, known] = block[sources].toarray()
+        lengths = np.fromiter((max(len(d), 1) for d in docs), float, len(docs))
+        owner = np.repeat(np.arange(len(docs)), [len(d) for d in docs])
+        flat = [word for doc in docs for word in doc]
+        exact = _counts(flat, owner, {t: i for i, t in enumerate(terms)}, len(docs), len(terms))
+        exact = exact.toarray()
+        source_col = {m.vocab[a]: i for i, a in enumerate(sources)}
+        words = _counts(flat, owner, source_col, len(docs), len(sources))
+        translated = (words @ table) / lengths[:, None]
+        background = np.where(q_ids >= 0, m.background[np.maximum(q_ids, 0)], UNSEEN)
+        mixed = (1 - m.smoothing) * (
+            m.exact * exact / lengths[:, None] + (1 - m.exact) * translated
+        )
+        weight = np.array([repeats[t] for t in terms], float)
+        return np.log(mixed + m.smoothing * background) @ weight
 
     def rerank(
         self,
@@ -68,6 +69,16 @@ class TranslationReranker:
         blend = self.model.blend * _unit(language) + (1 - self.model.blend) * _unit(bm25)
         order = np.argsort(-blend, kind="stable")
         return [(ranked[i][0], float(blend[i])) for i in order]
+
+
+def _counts(
+    words: list[str], owner: np.ndarray, columns: dict[str, int], rows: int, width: int
+) -> sparse.csr_matrix:
+    """rows × width: how often each document (``owner`` of each word) has each column's word."""
+    cols = np.fromiter((columns.get(w, -1) for w in words), int, len(words))
+    hit = cols >= 0
+    ones = np.ones(int(hit.sum()))
+    return sparse.csr_matrix((ones, (owner[hit], cols[hit])), shape=(rows, width))
 
 
 def _unit(values: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 from langzhong.core import Article
@@ -20,12 +21,17 @@ class Candidate:
     score: float
 
 
+COUNT_TTL_S = 5.0  # counting an FTS5 table is a scan: the count is refreshed at most this often
+
+
 @dataclass(frozen=True)
 class Results:
     terms: tuple[str, ...]
     term_weights: dict[str, float]  # inverse document frequency of each query term
-    candidates: tuple[Candidate, ...]
+    candidates: tuple[Candidate, ...]  # the requested window of the ranking, articles loaded
     medical: bool  # the question names at least one word of the medical lexicons
+    total: int = 0  # how many were ranked (at most MAX_CANDIDATES)
+    best: Article | None = None  # the top article, whichever window was asked for
 
 
 class Searcher:
@@ -38,20 +44,29 @@ class Searcher:
     ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
         self.reranker = reranker
+        self._count = (0, float("-inf"))  # (documents, when counted)
+
+    def doc_count(self) -> int:
+        count, counted_at = self._count
+        if time.monotonic() - counted_at > COUNT_TTL_S:
+            self._count = (count := self.index.doc_count()), time.monotonic()
+        return count
 
     def query_terms(self, query: str) -> list[str]:
-        return list(dict.fromkeys(self.analyzer.terms(query)))
+        """The question's terms, repeats kept: a repeated word weighs more in ranking."""
+        return self.analyzer.terms(query)
 
     def term_weights(self, terms: list[str]) -> dict[str, float]:
         """BM25's inverse document frequency, so rare words count for more in passages too."""
-        total = self.index.doc_count()
+        total = self.doc_count()
         freqs = self.index.doc_freqs(terms)
         return {
             t: math.log(1 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5))
             for t in terms
         }
 
-    def search(self, query: str, limit: int = MAX_CANDIDATES) -> Results:
+    def search(self, query: str, start: int = 0, count: int = MAX_CANDIDATES) -> Results:
+        """Rank the question's candidates; load the articles of ``[start, start + count)``."""
         terms = self.query_terms(query)
         with self.store.lock:
             depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
@@ -59,10 +74,12 @@ class Searcher:
             if self.reranker is not None:
                 docs = self.index.doc_terms([key for key, _ in ranked])
                 ranked = self.reranker.rerank(terms, ranked, [docs.get(k, []) for k, _ in ranked])
-            ranked = ranked[: min(limit, MAX_CANDIDATES)]
-            weights = self.term_weights(terms)
-        articles = self.store.get_by_rowids([key for key, _ in ranked])
-        candidates = tuple(
-            Candidate(articles[key], score) for key, score in ranked if key in articles
-        )
-        return Results(tuple(terms), weights, candidates, self.analyzer.is_medical(terms))
+            ranked = ranked[:MAX_CANDIDATES]
+            weights = self.term_weights(list(dict.fromkeys(terms)))
+        window = ranked[start : start + count]
+        keys = [key for key, _ in window] + [key for key, _ in ranked[:1]]
+        articles = self.store.get_by_rowids(keys)
+        candidates = tuple(Candidate(articles[k], score) for k, score in window if k in articles)
+        best = articles.get(ranked[0][0]) if ranked else None
+        medical = self.analyzer.is_medical(terms)
+        return Results(tuple(dict.fromkeys(terms)), weights, candidates, medical, len(ranked), best)

@@ -2,17 +2,18 @@
 
 The weights are chosen on a validation part of the training rows (never on evaluation rows):
 the model is fitted on 80% of them and every weight combination is scored by nDCG@10 on the
-other 20%, with the same first stage (the index) and the same reranker the site uses.
+other 20%, with the same first stage (the index) and the same reranker the site uses. The two
+parts are split like train and test: rows asking the same question stay on one side.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
-import random
 import sqlite3
 from collections.abc import Callable, Sequence
 
+from langzhong.evaluation.dataset import split
 from langzhong.evaluation.metrics import evaluate
 from langzhong.index import Fts5Index, IndexDoc
 from langzhong.search.rerank import TranslationReranker
@@ -20,7 +21,7 @@ from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import Analyzer
 
 GRID = {
-    "blend": (0.5, 0.7, 0.85, 1.0),
+    "blend": (0.0, 0.2, 0.3, 0.4, 0.5, 0.7),  # 0.0 is BM25 alone: the baseline of the grid
     "exact": (0.3, 0.6),
     "depth": (100, 300),
 }
@@ -47,7 +48,7 @@ def _validation_runs(
     deepest = max(GRID["depth"])
     first_stage = []
     for row in held:
-        terms = list(dict.fromkeys(analyzer.terms(question_text(row))))
+        terms = analyzer.terms(question_text(row))  # repeats kept, as the searcher does
         ranked = index.search(terms, deepest)
         docs = index.doc_terms([k for k, _ in ranked])
         first_stage.append((terms, ranked, [docs.get(k, []) for k, _ in ranked]))
@@ -80,10 +81,8 @@ def fit_reranker(
 ) -> tuple[TranslationModel, list[dict[str, float]]]:
     """The translation model trained on all ``rows``, with the weights that did best on a
     validation part of them; also returns every grid point's validation scores."""
-    order = list(rows)
-    random.Random(seed).shuffle(order)
-    cut = round(len(order) * (1 - VALIDATION_SHARE))
-    fit, held = order[:cut], order[cut:]
+    fit, held = split(list(rows), seed=seed, share=1 - VALIDATION_SHARE)
+    order = fit + held
     on_step("translation table on 80% of the training rows")
     model = train_translation(pairs_of(fit, analyzer))
     on_step("weights on the other 20%")
