@@ -93,3 +93,12 @@ def test_a_repeated_query_term_weighs_more(index):
     assert best(["腰痛", "头晕"]) in (20, 21)
     assert best(["腰痛", "头晕", "头晕"]) == 21
     assert best(["腰痛", "腰痛", "头晕"]) == 20
+
+
+def test_document_count_follows_every_change(index):
+    assert index.doc_count() == 0
+    _filled(index)
+    index.upsert(IndexDoc(1, ["腰椎"], ["腰酸"]))  # a replacement is not a new document
+    index.delete(4)
+    index.delete(4)
+    assert index.doc_count() == 3

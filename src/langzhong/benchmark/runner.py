@@ -60,7 +60,7 @@ def _peer(name: str, work: Path, n_docs: int) -> dict:
         run[qid] = dict(hits)
     return {
         "index_docs_per_s": round(n_docs / indexing, 1),
-        "index_seconds": round(indexing, 1),
+        "index_seconds": round(indexing, 3),
         **_percentiles(latencies),
         "rss_mb": _peak_rss_mb(),
         "disk_mb": round(engine.disk_bytes() / 2**20, 1),
@@ -99,7 +99,7 @@ def _langzhong(work: Path, home: Path, n_docs: int) -> dict:
     disk = sum(p.stat().st_size for p in home.iterdir() if p.is_file())
     return {
         "index_docs_per_s": round(n_docs / indexing, 1),
-        "index_seconds": round(indexing, 1),
+        "index_seconds": round(indexing, 3),
         **_percentiles(latencies),
         "rss_mb": _peak_rss_mb(),
         "disk_mb": round(disk / 2**20, 1),

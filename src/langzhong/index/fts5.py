@@ -28,16 +28,22 @@ class Fts5Index:
             "title, body, tokenize='unicode61 remove_diacritics 0')"
         )
         conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, row)")
+        # Counting an FTS5 table scans it; the count is kept here, in the writers' transactions.
+        conn.execute("CREATE TABLE IF NOT EXISTS fts_count (one INTEGER PRIMARY KEY, n INTEGER)")
+        conn.execute("INSERT OR IGNORE INTO fts_count SELECT 1, count(*) FROM fts")
 
     def upsert(self, doc: IndexDoc) -> None:
-        self.conn.execute("DELETE FROM fts WHERE rowid=?", (doc.key,))
+        replaced = self.conn.execute("DELETE FROM fts WHERE rowid=?", (doc.key,)).rowcount
         self.conn.execute(
             "INSERT INTO fts (rowid, title, body) VALUES (?,?,?)",
             (doc.key, " ".join(doc.title_terms), " ".join(doc.body_terms)),
         )
+        if not replaced:
+            self.conn.execute("UPDATE fts_count SET n = n + 1")
 
     def delete(self, key: int) -> None:
-        self.conn.execute("DELETE FROM fts WHERE rowid=?", (key,))
+        if self.conn.execute("DELETE FROM fts WHERE rowid=?", (key,)).rowcount:
+            self.conn.execute("UPDATE fts_count SET n = n - 1")
 
     def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         if not terms or limit <= 0:
@@ -51,7 +57,7 @@ class Fts5Index:
         return [(rowid, score) for rowid, score in rows if score > 0]
 
     def doc_count(self) -> int:
-        return self.conn.execute("SELECT count(*) FROM fts").fetchone()[0]
+        return self.conn.execute("SELECT n FROM fts_count").fetchone()[0]
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
         unique = list(dict.fromkeys(terms))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 
 from langzhong.core import Article
@@ -19,9 +18,6 @@ MAX_CANDIDATES = 100  # the deepest page of results anyone is shown
 class Candidate:
     article: Article
     score: float
-
-
-COUNT_TTL_S = 5.0  # counting an FTS5 table is a scan: the count is refreshed at most this often
 
 
 @dataclass(frozen=True)
@@ -44,13 +40,6 @@ class Searcher:
     ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
         self.reranker = reranker
-        self._count = (0, float("-inf"))  # (documents, when counted)
-
-    def doc_count(self) -> int:
-        count, counted_at = self._count
-        if time.monotonic() - counted_at > COUNT_TTL_S:
-            self._count = (count := self.index.doc_count()), time.monotonic()
-        return count
 
     def query_terms(self, query: str) -> list[str]:
         """The question's terms, repeats kept: a repeated word weighs more in ranking."""
@@ -58,7 +47,7 @@ class Searcher:
 
     def term_weights(self, terms: list[str]) -> dict[str, float]:
         """BM25's inverse document frequency, so rare words count for more in passages too."""
-        total = self.doc_count()
+        total = self.index.doc_count()
         freqs = self.index.doc_freqs(terms)
         return {
             t: math.log(1 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5))
