@@ -31,10 +31,9 @@ class RelatedLink(_Frozen):
     id: str | None = None
 
 
-class Article(_Frozen):
-    """A structured article or a question with its doctor's answer (``kind="qa"``)."""
+class ArticleContent(_Frozen):
+    """What an article says; ``Article`` adds its id."""
 
-    id: str
     title: str
     kind: ArticleKind = "article"
     date: str | None = None
@@ -61,6 +60,12 @@ class Article(_Frozen):
         """Lead, headings and section texts as one string, in page order."""
         parts = [self.lead] + [f"{s.heading}\n{s.text}" for s in self.sections]
         return "\n".join(p for p in parts if p)
+
+
+class Article(ArticleContent):
+    """A structured article or a question with its doctor's answer (``kind="qa"``)."""
+
+    id: str
 
 
 class Passage(_Frozen):

@@ -34,16 +34,22 @@ def _terms(text: str) -> list[str]:
     return default_analyzer().terms(text)
 
 
+def _ids_and_terms(docs: Iterable[tuple[str, str]]) -> tuple[list[str], list[list[str]]]:
+    """For the engines that keep every document's terms in memory."""
+    ids, terms = [], []
+    for doc, text in docs:
+        ids.append(doc)
+        terms.append(_terms(text))
+    return ids, terms
+
+
 class Bm25s:
     name = "bm25s"
 
     def index(self, docs: Iterable[tuple[str, str]]) -> None:
         import bm25s
 
-        self.ids, tokens = [], []
-        for doc, text in docs:
-            self.ids.append(doc)
-            tokens.append(_terms(text))
+        self.ids, tokens = _ids_and_terms(docs)
         self.model = bm25s.BM25()
         self.model.index(tokens, show_progress=False)
 
@@ -133,10 +139,7 @@ class RankBm25:
     def index(self, docs: Iterable[tuple[str, str]]) -> None:
         from rank_bm25 import BM25Okapi
 
-        self.ids, tokens = [], []
-        for doc, text in docs:
-            self.ids.append(doc)
-            tokens.append(_terms(text))
+        self.ids, tokens = _ids_and_terms(docs)
         self.model = BM25Okapi(tokens)
 
     def query(self, text: str) -> list[tuple[str, float]]:

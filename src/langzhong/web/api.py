@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from langzhong.core import Answer, Article, ArticleKind, RelatedLink, Section
+from langzhong.core import Answer, Article, ArticleContent
 from langzhong.ingest.fingerprint import article_id
 from langzhong.service import Service
 
@@ -59,20 +59,12 @@ HAS_TEXT = {
 }
 
 
-class ArticleIn(BaseModel):
+class ArticleIn(ArticleContent):
     """An article as an operator sends it; the id is derived from source and title if absent."""
 
-    model_config = ConfigDict(json_schema_extra=HAS_TEXT)
+    model_config = ConfigDict(frozen=True, json_schema_extra=HAS_TEXT)
 
     title: str = Field(min_length=1, max_length=200, pattern=r"\S")
-    kind: ArticleKind = "article"
-    date: str | None = None
-    source: str | None = None
-    url: str | None = None
-    department: str | None = None
-    lead: str = ""
-    sections: list[Section] = []
-    related: list[RelatedLink] = []
 
     @model_validator(mode="after")
     def _has_text(self) -> ArticleIn:
