@@ -19,6 +19,7 @@ from langzhong.config import Settings
 from langzhong.core import Article, Section
 from langzhong.evaluation.metrics import Run
 from langzhong.evaluation.tasks import Task
+from langzhong.ingest.writer import IngestReport
 from langzhong.search.rerank import TranslationReranker
 
 DEPTH = 100
@@ -55,23 +56,13 @@ class Langzhong:
                 )
                 for doc, text in task.corpus.items()
             ]
-            service.writer.write_all(articles, _Report())
+            service.writer.write_all(articles, IngestReport())
             run = {}
             for qid, text in task.queries.items():
                 results = service.searcher.search(text, count=DEPTH)
                 run[qid] = {c.article.id: c.score for c in results.candidates}
             service.close()
         return run
-
-
-class _Report:
-    """Counts the writer keeps; the evaluation needs none of them."""
-
-    def __init__(self) -> None:
-        from collections import Counter
-
-        self.counts: Counter = Counter()
-        self.rejections: list = []
 
 
 def jieba_tokens(text: str) -> list[str]:
