@@ -71,7 +71,7 @@ class Writer:
                     if near.content_hash == digest:
                         return "duplicate", near.id
                     article, existing = article.model_copy(update={"id": near.id}), near
-        rowid = self.store.put(article, digest, signature, keys)
+        rowid = self.store.put(article, digest, signature, keys, existing)
         self.index.upsert(index_doc(rowid, article, self.analyzer))
         return ("updated" if existing else "added"), article.id
 

@@ -237,10 +237,11 @@ class ArticleStore:
         content_hash: str,
         signature: np.ndarray | None,
         band_keys: Sequence[int],
+        existing: StoredArticle | None,
     ) -> int:
-        """Insert or replace the article with this id; returns its rowid."""
+        """Insert the article, or replace ``existing`` (the stored row with its id, which the
+        caller has already looked up); returns its rowid."""
         conn = self.conn
-        existing = self.lookup(article.id)
         values = (
             article.kind,
             article.title,
