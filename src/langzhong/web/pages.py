@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from langzhong.answer.compose import PAGE_SIZE
 from langzhong.answer.department import department_for_text
 from langzhong.core import Article
 from langzhong.search.searcher import MAX_CANDIDATES
@@ -60,11 +61,17 @@ def search(
     if not q.strip():
         return home(request, service)
     answer = service.ask(q, page=page)
-    pages = -(-answer.total // 10)
+    pages = -(-answer.total // PAGE_SIZE)
     return templates.TemplateResponse(
         request,
         "results.html",
-        {"answer": answer, "query": q, "pages": pages, "max_results": MAX_CANDIDATES},
+        {
+            "answer": answer,
+            "query": q,
+            "pages": pages,
+            "page_size": PAGE_SIZE,
+            "max_results": MAX_CANDIDATES,
+        },
     )
 
 
