@@ -77,3 +77,15 @@ def test_seed_is_first_among_the_demo_corpus(demo_home, seed_file):
     assert answer["hits"][0]["title"] == SEED_TITLE
     answer = json.loads(run_cli("ask", "腰突然直不起来", "--json", home=home).stdout)
     assert answer["hits"][0]["title"] == "腰突然直不起来是怎么回事"
+
+
+def test_results_are_numbered_across_pages(tmp_path):
+    pages = tmp_path / "pages"
+    pages.mkdir()
+    for i in range(25):
+        (pages / f"{i}.txt").write_text(f"头痛问题{i}\n头痛的第{i}种情况说明。", "utf-8")
+    home = tmp_path / "home"
+    run_cli("ingest", str(pages), home=home)
+    last = run_cli("ask", "头痛", "-n", "10", "--page", "3", home=home).stdout
+    numbers = [line.split(".")[0] for line in last.splitlines() if line[:1].isdigit()]
+    assert numbers == ["21", "22", "23", "24", "25"]

@@ -127,7 +127,7 @@ def ask(ctx: click.Context, question: str, as_json: bool, limit: int, page: int)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
     else:
-        _print_answer(answer)
+        _print_answer(answer, limit)
 
 
 def _highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> Text:
@@ -137,11 +137,11 @@ def _highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> Text:
     return shown
 
 
-def _print_answer(answer: Answer) -> None:
+def _print_answer(answer: Answer, page_size: int) -> None:
     if not answer.hits:
         out.print("没有找到相关内容。No matching articles; please ask a doctor.")
         return
-    for rank, hit in enumerate(answer.hits, start=(answer.page - 1) * len(answer.hits) + 1):
+    for rank, hit in enumerate(answer.hits, start=(answer.page - 1) * page_size + 1):
         out.print(Text(f"{rank}. {hit.title}", style="bold"))
         meta = " · ".join(x for x in (hit.source, hit.date, hit.department) if x)
         out.print(Text(f"   {meta} · score {hit.score:.2f} · id {hit.id}", style="dim"))
