@@ -1,22 +1,42 @@
 """The contract every lexical index backend passes (see langzhong/index/base.py)."""
 
-import sqlite3
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from langzhong.index import Fts5Index, IndexDoc, LexicalIndex
+from langzhong.index import Fts5Index, IndexDoc, LexicalIndex, TantivyIndex
 
-
-def _fts5() -> LexicalIndex:
-    return Fts5Index(sqlite3.connect(":memory:"))
-
-
-BACKENDS = {"fts5": _fts5}
+# Each opens (or reopens) the backend's index kept under a folder.
+BACKENDS: dict[str, Callable[[Path], LexicalIndex]] = {
+    "fts5": lambda folder: Fts5Index(folder / "store.sqlite3"),
+    "tantivy": lambda folder: TantivyIndex(folder / "index"),
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
-def index(request) -> LexicalIndex:
-    return BACKENDS[request.param]()
+def opener(request, tmp_path) -> Callable[[], LexicalIndex]:
+    opened = []
+
+    def open_index() -> LexicalIndex:
+        opened.append(BACKENDS[request.param](tmp_path))
+        return opened[-1]
+
+    yield open_index
+    for index in opened:
+        index.close()
+
+
+@pytest.fixture
+def index(opener) -> LexicalIndex:
+    return opener()
+
+
+def _upsert(index: LexicalIndex, *docs: IndexDoc) -> LexicalIndex:
+    for doc in docs:
+        index.upsert(doc)
+    index.commit("test")
+    return index
 
 
 DOCS = [
@@ -28,9 +48,7 @@ DOCS = [
 
 
 def _filled(index: LexicalIndex) -> LexicalIndex:
-    for doc in DOCS:
-        index.upsert(doc)
-    return index
+    return _upsert(index, *DOCS)
 
 
 def test_finds_documents_holding_any_term_best_first(index):
@@ -42,18 +60,22 @@ def test_finds_documents_holding_any_term_best_first(index):
 
 
 def test_title_terms_weigh_more_than_body_terms(index):
-    index.upsert(IndexDoc(10, ["咳嗽"], ["发热", "乏力", "鼻塞"]))
-    index.upsert(IndexDoc(11, ["发热"], ["咳嗽", "乏力", "鼻塞"]))
+    _upsert(
+        index,
+        IndexDoc(10, ["咳嗽"], ["发热", "乏力", "鼻塞"]),
+        IndexDoc(11, ["发热"], ["咳嗽", "乏力", "鼻塞"]),
+    )
     assert [key for key, _ in index.search(["咳嗽"], 10)] == [10, 11]
 
 
 def test_upsert_replaces_and_delete_forgets(index):
     _filled(index)
-    index.upsert(IndexDoc(2, ["低血压"], ["头晕"]))
+    _upsert(index, IndexDoc(2, ["低血压"], ["头晕"]))
     assert index.search(["党参"], 10) == []
     assert [k for k, _ in index.search(["头晕"], 10)] == [2]
     index.delete(2)
     index.delete(999)
+    index.commit("test")
     assert index.search(["头晕"], 10) == []
     assert index.doc_count() == 3
 
@@ -84,8 +106,11 @@ def test_document_terms_come_back_as_indexed(index):
 
 
 def test_a_repeated_query_term_weighs_more(index):
-    index.upsert(IndexDoc(20, [], ["腰痛", "休息", "热敷"]))
-    index.upsert(IndexDoc(21, [], ["头晕", "休息", "热敷"]))
+    _upsert(
+        index,
+        IndexDoc(20, [], ["腰痛", "休息", "热敷"]),
+        IndexDoc(21, [], ["头晕", "休息", "热敷"]),
+    )
 
     def best(terms: list[str]) -> int:
         return index.search(terms, 10)[0][0]
@@ -101,4 +126,47 @@ def test_document_count_follows_every_change(index):
     index.upsert(IndexDoc(1, ["腰椎"], ["腰酸"]))  # a replacement is not a new document
     index.delete(4)
     index.delete(4)
+    index.commit("test")
     assert index.doc_count() == 3
+
+
+def test_writes_wait_for_the_commit_and_its_checkpoint(index):
+    assert index.checkpoint() == ""
+    _filled(index)
+    index.upsert(IndexDoc(5, ["胃痛"], ["胃胀"]))
+    index.delete(1)
+    assert index.search(["胃胀"], 10) == []
+    assert [k for k, _ in index.search(["腰酸"], 10)] == [1]
+    index.commit("store-a:7")
+    assert [k for k, _ in index.search(["胃胀"], 10)] == [5]
+    assert index.search(["腰酸"], 10) == []
+    assert index.checkpoint() == "store-a:7"
+
+
+def test_released_writes_that_were_never_committed_are_gone(index):
+    _filled(index)
+    index.upsert(IndexDoc(5, ["胃痛"], ["胃胀"]))
+    index.release()
+    assert index.search(["胃胀"], 10) == []
+    index.commit("after")  # the index can be written again after a release
+    assert index.doc_count() == len(DOCS)
+
+
+def test_clear_forgets_everything_at_the_commit(index):
+    _filled(index)
+    index.clear()
+    index.upsert(IndexDoc(9, ["肩周炎"], ["肩膀痛"]))
+    index.commit("rebuilt")
+    assert index.doc_count() == 1
+    assert index.search(["腰酸", "肩膀痛"], 10)[0][0] == 9
+
+
+def test_committed_documents_and_checkpoint_survive_reopening(opener):
+    first = opener()
+    _filled(first)
+    first.commit("store-b:42")
+    first.close()
+    again = opener()
+    assert again.checkpoint() == "store-b:42"
+    assert again.doc_count() == len(DOCS)
+    assert [k for k, _ in again.search(["补液"], 10)] == [3]

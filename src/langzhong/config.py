@@ -9,6 +9,7 @@ from pathlib import Path
 import platformdirs
 
 DB_NAME = "langzhong.sqlite3"
+ENGINES = ("tantivy", "fts5")  # lexical index engines; see docs/engine.md for the choice
 
 
 @dataclass(frozen=True)
@@ -19,10 +20,16 @@ class Settings:
     # Searches per minute from one client address (0 = no limit, as the benchmark runs).
     rate_limit_per_minute: int = 120
     max_body_kb: int = 1024  # largest request body the API accepts
+    engine: str = "tantivy"
 
     @property
     def db_path(self) -> Path:
         return self.home / DB_NAME
+
+    @property
+    def index_path(self) -> Path:
+        """The tantivy index folder (FTS5 lives inside the database file)."""
+        return self.home / "index"
 
     @classmethod
     def load(cls, home: str | Path | None = None) -> Settings:
@@ -36,6 +43,10 @@ class Settings:
             settings = replace(settings, rate_limit_per_minute=int(env["LANGZHONG_RATE_LIMIT"]))
         if "LANGZHONG_MAX_BODY_KB" in env:
             settings = replace(settings, max_body_kb=int(env["LANGZHONG_MAX_BODY_KB"]))
+        if "LANGZHONG_ENGINE" in env:
+            if env["LANGZHONG_ENGINE"] not in ENGINES:
+                raise ValueError(f"LANGZHONG_ENGINE must be one of {', '.join(ENGINES)}")
+            settings = replace(settings, engine=env["LANGZHONG_ENGINE"])
         if env.get("LANGZHONG_API_TOKEN"):
             settings = replace(settings, api_token=env["LANGZHONG_API_TOKEN"])
         return settings
@@ -43,5 +54,7 @@ class Settings:
     def describe(self) -> dict[str, str | int | bool]:
         """Settings as shown by ``langzhong stats``; the token itself is never shown."""
         shown = asdict(self) | {"home": str(self.home), "db_path": str(self.db_path)}
+        if self.engine == "tantivy":
+            shown["index_path"] = str(self.index_path)
         shown["api_token"] = "set" if self.api_token else "not set (write API disabled)"
         return shown

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib import resources
 from pathlib import Path
@@ -11,7 +11,8 @@ from typing import IO
 from langzhong.answer.compose import PAGE_SIZE, compose
 from langzhong.config import Settings
 from langzhong.core import Answer, Article
-from langzhong.index import Fts5Index
+from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
+from langzhong.ingest.indexer import Indexer
 from langzhong.ingest.sources import Rejection, read_jsonl
 from langzhong.ingest.writer import IngestReport, Outcome, Writer, ingest_paths
 from langzhong.search import Searcher
@@ -42,29 +43,38 @@ def demo_paths() -> Iterator[list[Path]]:
         yield [stack.enter_context(resources.as_file(demo.joinpath(n))) for n in DEMO_FILES]
 
 
+def open_index(settings: Settings) -> LexicalIndex:
+    if settings.engine == "fts5":
+        return Fts5Index(settings.db_path)
+    return TantivyIndex(settings.index_path)
+
+
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.store = ArticleStore(settings.db_path)
-        self.index = Fts5Index(self.store.conn)
+        self.index = open_index(settings)
         self.analyzer = default_analyzer()
-        self.writer = Writer(self.store, self.index, self.analyzer)
+        self.writer = Writer(self.store)
+        self.indexer = Indexer(self.store, self.index, self.analyzer)
         self.searcher = Searcher(self.store, self.index, self.analyzer, shipped_reranker())
 
+    def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:
+        """Index what the store holds and the index lacks (after a crash, or another process's
+        writes while this one held the index); returns how many changes were applied."""
+        return self.indexer.catch_up(on_progress)
+
     def close(self) -> None:
+        self.indexer.close()
+        self.index.close()
         self.store.close()
 
     # -- demo corpus ---------------------------------------------------------------------------
 
-    def _demo_state(self) -> str | None:
-        row = self.store.conn.execute("SELECT value FROM meta WHERE key='demo'").fetchone()
-        return row[0] if row else None
-
     def needs_demo(self) -> bool:
         """True for a store that was never filled (or whose demo load was interrupted)."""
-        state = self._demo_state()
-        empty = self.index.doc_count() == 0
-        return state == "loading" or (state is None and empty)
+        state = self.store.meta("demo")
+        return state == "loading" or (state is None and self.store.counts()["articles"] == 0)
 
     def load_demo(self, on_file: Callable[[Path | None], None] = lambda path: None) -> IngestReport:
         with self.store.transaction() as conn:
@@ -85,14 +95,29 @@ class Service:
         on_file: Callable[[Path | None], None] = lambda path: None,
         on_rejection: Callable[[Rejection], None] = lambda rejection: None,
     ) -> IngestReport:
-        return ingest_paths(
-            self.writer,
-            paths,
-            max_bytes=self.settings.max_file_mb << 20,
-            source=source,
-            on_file=on_file,
-            on_rejection=on_rejection,
-        )
+        try:
+            return ingest_paths(
+                self.writer,
+                paths,
+                max_bytes=self.settings.max_file_mb << 20,
+                source=source,
+                on_file=on_file,
+                on_rejection=on_rejection,
+                after_batch=self.indexer.keep_up,
+            )
+        finally:
+            self.indexer.catch_up()
+
+    def write_articles(
+        self, articles: Iterable[Article | Rejection], dedupe: bool = True
+    ) -> IngestReport:
+        """Store a stream of articles and index them (``dedupe=False``: every one under its id)."""
+        report = IngestReport()
+        try:
+            self.writer.write_all(articles, report, dedupe=dedupe, after_batch=self.indexer.keep_up)
+        finally:
+            self.indexer.catch_up()
+        return report
 
     def export(self, lines: IO[str]) -> int:
         """Write every stored article as one JSON line; returns how many."""
@@ -104,9 +129,7 @@ class Service:
 
     def restore(self, path: Path) -> IngestReport:
         """Load an export: every article under its own id, nothing merged (see ``export``)."""
-        report = IngestReport()
-        self.writer.write_all(read_jsonl(path, max_bytes=BACKUP_MAX_BYTES), report, dedupe=False)
-        return report
+        return self.write_articles(read_jsonl(path, max_bytes=BACKUP_MAX_BYTES), dedupe=False)
 
     def ask(self, query: str, page: int = 1, page_size: int = PAGE_SIZE) -> Answer:
         page = max(page, 1)
@@ -119,11 +142,15 @@ class Service:
     def put_article(self, article: Article) -> tuple[Outcome, str]:
         """Add or replace one article (the operators' API); returns the outcome and stored id."""
         with self.store.transaction():
-            return self.writer.write(article)
+            outcome = self.writer.write(article)
+        self.indexer.catch_up()
+        return outcome
 
     def delete_article(self, article_id: str) -> bool:
         with self.store.transaction():
-            return self.writer.delete(article_id)
+            deleted = self.writer.delete(article_id)
+        self.indexer.catch_up()
+        return deleted
 
     def stats(self) -> dict:
         counts = self.store.counts()
@@ -131,6 +158,12 @@ class Service:
             **counts,
             "indexed_documents": self.index.doc_count(),
             "index_engine": self.index.name,
+            "index_pending_changes": self.indexer.pending(),
             "db_bytes": self.settings.db_path.stat().st_size,
+            "index_bytes": _folder_bytes(self.settings.index_path),
             "settings": self.settings.describe(),
         }
+
+
+def _folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) if folder.is_dir() else 0

@@ -72,18 +72,14 @@ def _langzhong(work: Path, home: Path, n_docs: int) -> dict:
     """Ingest through the product's writer, answer through ``Service.ask`` (passages included)."""
     from langzhong.config import Settings
     from langzhong.core import Article, Section
-    from langzhong.ingest.writer import IngestReport
     from langzhong.service import Service
 
     queries, qrels = _questions(work)
     service = Service(Settings.load(home))
     started = time.perf_counter()
-    service.writer.write_all(
-        (
-            Article(id=d, kind="qa", title="", sections=(Section(heading="回答", level=1, text=t),))
-            for d, t in _docs(work)
-        ),
-        IngestReport(),
+    service.write_articles(
+        Article(id=d, kind="qa", title="", sections=(Section(heading="回答", level=1, text=t),))
+        for d, t in _docs(work)
     )
     indexing = time.perf_counter() - started
     latencies = []
@@ -96,7 +92,7 @@ def _langzhong(work: Path, home: Path, n_docs: int) -> dict:
         for qid, text in queries
     }
     service.close()
-    disk = sum(p.stat().st_size for p in home.iterdir() if p.is_file())
+    disk = sum(p.stat().st_size for p in home.rglob("*") if p.is_file())
     return {
         "index_docs_per_s": round(n_docs / indexing, 1),
         "index_seconds": round(indexing, 3),

@@ -41,12 +41,24 @@ def _progress() -> Progress:
     )
 
 
+def _catch_up(service: Service) -> None:
+    """Index what a crash or another process left unindexed, with a bar when it is much."""
+    pending = service.indexer.pending()
+    if pending < 10_000:
+        service.catch_up()
+        return
+    with _progress() as progress:
+        task = progress.add_task("indexing stored articles", total=pending)
+        service.catch_up(on_progress=lambda applied: progress.update(task, completed=applied))
+
+
 def _open(ctx: click.Context, *, demo: bool) -> Service:
     """Open the store; read commands fill a brand-new store with the demo corpus first."""
     try:
         service = Service(ctx.obj)
     except StoreError as error:
         _fail(str(error))
+    _catch_up(service)
     if demo and service.needs_demo():
         err.print("First run: building the store from the bundled demo corpus…")
         with _progress() as progress:
@@ -69,7 +81,10 @@ def _summary(report: IngestReport) -> str:
 @click.pass_context
 def main(ctx: click.Context, home: Path | None) -> None:
     """langzhong (郎中): answers health questions from trusted articles and doctor answers."""
-    ctx.obj = Settings.load(home)
+    try:
+        ctx.obj = Settings.load(home)
+    except ValueError as error:
+        _fail(f"bad setting: {error}")
 
 
 @main.command()

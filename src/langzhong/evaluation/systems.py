@@ -1,7 +1,7 @@
 """The systems compared: langzhong's own search, and the peers a user could pick instead.
 
 Each system indexes a task's corpus and returns a run ``{query id: {doc id: score}}``.
-langzhong is driven through the same Writer/Searcher the site uses, on a temporary store.
+langzhong is driven through the same Service the site uses, on a temporary store.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from langzhong.config import Settings
 from langzhong.core import Article, Section
 from langzhong.evaluation.metrics import Run
 from langzhong.evaluation.tasks import Task
-from langzhong.ingest.writer import IngestReport
 from langzhong.search.rerank import TranslationReranker
 
 DEPTH = 100
@@ -56,7 +55,7 @@ class Langzhong:
                 )
                 for doc, text in task.corpus.items()
             ]
-            service.writer.write_all(articles, IngestReport())
+            service.write_articles(articles)
             run = {}
             for qid, text in task.queries.items():
                 results = service.searcher.search(text, count=DEPTH)

@@ -2,6 +2,13 @@
 
 Documents are keyed by the store's integer rowid and arrive already segmented into terms, so
 a backend knows nothing of Chinese text, articles or SQLite tables other than its own.
+
+An index is derived from the store's change log: writes are buffered until ``commit(checkpoint)``,
+which makes them searchable and durable together with a note of the last change they include
+(which store, which change). After a crash the indexer replays the log from ``checkpoint()``;
+replaying a change twice
+is harmless because upsert and delete are idempotent. Only one process writes an index at a time:
+a write raises IndexBusy while another holds it.
 """
 
 from __future__ import annotations
@@ -9,6 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+
+class IndexBusy(RuntimeError):
+    """Another process is writing the index; it will apply the pending changes itself."""
 
 
 @dataclass(frozen=True)
@@ -24,10 +35,22 @@ class LexicalIndex(Protocol):
     name: str
 
     def upsert(self, doc: IndexDoc) -> None:
-        """Add the document, replacing any earlier one with the same key."""
+        """Add the document, replacing any earlier one with the same key (buffered)."""
 
     def delete(self, key: int) -> None:
-        """Forget the document; deleting an unknown key does nothing."""
+        """Forget the document; deleting an unknown key does nothing (buffered)."""
+
+    def clear(self) -> None:
+        """Forget every document (buffered): the start of a rebuild."""
+
+    def commit(self, checkpoint: str) -> None:
+        """Make the buffered writes searchable and durable, recording how far they reach."""
+
+    def release(self) -> None:
+        """Let other processes write the index (after a commit); the next write takes it back."""
+
+    def checkpoint(self) -> str:
+        """What the last commit recorded ("" for a new index)."""
 
     def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         """Keys of the best documents matching any of the terms, best first, scores > 0.
@@ -43,3 +66,6 @@ class LexicalIndex(Protocol):
 
     def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
         """The title and body terms of each indexed document (unknown keys are left out)."""
+
+    def close(self) -> None:
+        """Release everything the index holds open."""

@@ -1,9 +1,15 @@
-"""SQLite FTS5 with BM25 ranking, in the store's own database file and transactions."""
+"""SQLite FTS5 with BM25 ranking, in the store's own file: the engine without a second folder.
+
+Kept as the alternative to tantivy (``LANGZHONG_ENGINE=fts5``): nothing beside the one database
+file, no extra dependency, but its latency grows with the corpus (docs/engine.md).
+"""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from langzhong.index.base import IndexDoc
 
@@ -21,58 +27,103 @@ class Fts5Index:
 
     name = "fts5"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        conn.execute(
+    def __init__(self, path: Path) -> None:
+        self.conn = self._connect(path)
+        self.lock = threading.RLock()
+        self.conn.execute("PRAGMA journal_mode=WAL")
+        self.conn.executescript(
             "CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5("
-            "title, body, tokenize='unicode61 remove_diacritics 0')"
+            " title, body, tokenize='unicode61 remove_diacritics 0');"
+            "CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, row);"
+            # Counting an FTS5 table scans it: the count and the checkpoint are kept
+            # here, in the index's own transactions.
+            "CREATE TABLE IF NOT EXISTS fts_state (one INTEGER PRIMARY KEY, n INTEGER,"
+            " checkpoint TEXT);"
+            "INSERT OR IGNORE INTO fts_state SELECT 1, count(*), '' FROM fts;"
         )
-        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS fts_vocab USING fts5vocab(fts, row)")
-        # Counting an FTS5 table scans it; the count is kept here, in the writers' transactions.
-        conn.execute("CREATE TABLE IF NOT EXISTS fts_count (one INTEGER PRIMARY KEY, n INTEGER)")
-        conn.execute("INSERT OR IGNORE INTO fts_count SELECT 1, count(*) FROM fts")
+        # Searches read through their own connection: they see only what was committed.
+        self.reader: sqlite3.Connection | None = self._connect(path)
+        self.read_lock = threading.Lock()
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        return sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=60)
+
+    def _write(self, sql: str, args: tuple = ()) -> int:
+        with self.lock:
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN IMMEDIATE")
+            return self.conn.execute(sql, args).rowcount
 
     def upsert(self, doc: IndexDoc) -> None:
-        replaced = self.conn.execute("DELETE FROM fts WHERE rowid=?", (doc.key,)).rowcount
-        self.conn.execute(
+        replaced = self._write("DELETE FROM fts WHERE rowid=?", (doc.key,))
+        self._write(
             "INSERT INTO fts (rowid, title, body) VALUES (?,?,?)",
             (doc.key, " ".join(doc.title_terms), " ".join(doc.body_terms)),
         )
         if not replaced:
-            self.conn.execute("UPDATE fts_count SET n = n + 1")
+            self._write("UPDATE fts_state SET n = n + 1")
 
     def delete(self, key: int) -> None:
-        if self.conn.execute("DELETE FROM fts WHERE rowid=?", (key,)).rowcount:
-            self.conn.execute("UPDATE fts_count SET n = n - 1")
+        if self._write("DELETE FROM fts WHERE rowid=?", (key,)):
+            self._write("UPDATE fts_state SET n = n - 1")
+
+    def clear(self) -> None:
+        self._write("DELETE FROM fts")
+        self._write("UPDATE fts_state SET n = 0")
+
+    def commit(self, checkpoint: str) -> None:
+        with self.lock:
+            self._write("UPDATE fts_state SET checkpoint=?", (checkpoint,))
+            self.conn.execute("COMMIT")
+
+    def checkpoint(self) -> str:
+        return self._read("SELECT checkpoint FROM fts_state")[0][0]
+
+    def _read(self, sql: str, args: Sequence = ()) -> list[tuple]:
+        with self.read_lock:
+            return self.reader.execute(sql, args).fetchall()
 
     def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         if not terms or limit <= 0:
             return []
         query = " OR ".join(_phrase(t) for t in terms)  # bm25() sums over repeated phrases too
-        rows = self.conn.execute(
+        rows = self._read(
             "SELECT rowid, -bm25(fts, ?, ?) AS score FROM fts WHERE fts MATCH ?"
             " ORDER BY bm25(fts, ?, ?) LIMIT ?",
             (TITLE_WEIGHT, BODY_WEIGHT, query, TITLE_WEIGHT, BODY_WEIGHT, limit),
-        ).fetchall()
+        )
         return [(rowid, score) for rowid, score in rows if score > 0]
 
     def doc_count(self) -> int:
-        return self.conn.execute("SELECT n FROM fts_count").fetchone()[0]
+        return self._read("SELECT n FROM fts_state")[0][0]
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
         unique = list(dict.fromkeys(terms))
         if not unique:
             return {}
         marks = ",".join("?" * len(unique))
-        return dict(
-            self.conn.execute(f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique)
-        )
+        return dict(self._read(f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique))
 
     def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
         if not keys:
             return {}
         marks = ",".join("?" * len(keys))
-        rows = self.conn.execute(
-            f"SELECT rowid, title, body FROM fts WHERE rowid IN ({marks})", list(keys)
-        )
+        rows = self._read(f"SELECT rowid, title, body FROM fts WHERE rowid IN ({marks})", keys)
         return {key: f"{title} {body}".split() for key, title, body in rows}
+
+    def release(self) -> None:
+        """SQLite serialises writers itself; only what was never committed is dropped."""
+        with self.lock:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        """Closing twice is harmless."""
+        with self.lock:
+            if self.reader is None:
+                return
+            self.release()
+            self.reader.close()
+            self.conn.close()
+            self.reader = None

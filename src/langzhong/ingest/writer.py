@@ -1,4 +1,7 @@
-"""Storing parsed articles: add, update or recognise as already there, store and index together."""
+"""Storing parsed articles: add, update or recognise as already there.
+
+The writer touches only the store; the store's change log tells the indexer what to index.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +14,10 @@ from typing import Literal
 import numpy as np
 
 from langzhong.core import Article
-from langzhong.index import IndexDoc, LexicalIndex
 from langzhong.ingest import fingerprint
 from langzhong.ingest.sources import Rejection, iter_files, read_file
 from langzhong.store import ArticleStore
 from langzhong.store.sqlite import StoredArticle
-from langzhong.text import Analyzer
 
 Outcome = Literal["added", "updated", "duplicate"]
 NEAR_DUPLICATE = 0.8  # estimated Jaccard of character shingles above which a page is the same page
@@ -37,15 +38,11 @@ class IngestReport:
         }
 
 
-def index_doc(key: int, article: Article, analyzer: Analyzer) -> IndexDoc:
-    return IndexDoc(key, analyzer.terms(article.title), analyzer.terms(article.body_text()))
-
-
 class Writer:
-    """Writes articles into the store and the index that shares its transactions."""
+    """Writes articles into the store, deciding what is new, changed or already there."""
 
-    def __init__(self, store: ArticleStore, index: LexicalIndex, analyzer: Analyzer) -> None:
-        self.store, self.index, self.analyzer = store, index, analyzer
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store
 
     def write(self, article: Article, dedupe: bool = True) -> tuple[Outcome, str]:
         """Store one article (call inside ``store.transaction()``); returns what happened and
@@ -71,8 +68,7 @@ class Writer:
                     if near.content_hash == digest:
                         return "duplicate", near.id
                     article, existing = article.model_copy(update={"id": near.id}), near
-        rowid = self.store.put(article, digest, signature, keys, existing)
-        self.index.upsert(index_doc(rowid, article, self.analyzer))
+        self.store.put(article, digest, signature, keys, existing)
         return ("updated" if existing else "added"), article.id
 
     def _near_duplicate(self, signature: np.ndarray, keys: list[int]) -> StoredArticle | None:
@@ -84,12 +80,8 @@ class Writer:
         return best
 
     def delete(self, article_id: str) -> bool:
-        """Remove an article from store and index (call inside ``store.transaction()``)."""
-        rowid = self.store.delete(article_id)
-        if rowid is None:
-            return False
-        self.index.delete(rowid)
-        return True
+        """Remove an article (call inside ``store.transaction()``)."""
+        return self.store.delete(article_id) is not None
 
     def write_all(
         self,
@@ -97,8 +89,10 @@ class Writer:
         report: IngestReport,
         on_item: Callable[[], None] = lambda: None,
         dedupe: bool = True,
+        after_batch: Callable[[], None] = lambda: None,
     ) -> None:
-        """Write a stream of articles in batches; rejections are collected, never written."""
+        """Write a stream of articles in batches; rejections are collected, never written.
+        ``after_batch`` runs after each batch is committed."""
         pending: list[Article] = []
 
         def flush() -> None:
@@ -106,6 +100,7 @@ class Writer:
                 for article in pending:
                     report.counts[self.write(article, dedupe)[0]] += 1
             pending.clear()
+            after_batch()
 
         for item in items:
             if isinstance(item, Rejection):
@@ -127,6 +122,7 @@ def ingest_paths(
     source: str | None = None,
     on_file: Callable[[Path | None], None] = lambda path: None,
     on_rejection: Callable[[Rejection], None] = lambda rejection: None,
+    after_batch: Callable[[], None] = lambda: None,
 ) -> IngestReport:
     """Ingest files and directories; each bad file or line is reported and skipped."""
     report = IngestReport()
@@ -136,7 +132,8 @@ def ingest_paths(
             on_rejection(path)
             continue
         before = len(report.rejections)
-        writer.write_all(read_file(path, max_bytes=max_bytes, source=source), report)
+        items = read_file(path, max_bytes=max_bytes, source=source)
+        writer.write_all(items, report, after_batch=after_batch)
         for rejection in report.rejections[before:]:
             on_rejection(rejection)
         on_file(path)

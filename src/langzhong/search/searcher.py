@@ -57,14 +57,13 @@ class Searcher:
     def search(self, query: str, start: int = 0, count: int = MAX_CANDIDATES) -> Results:
         """Rank the question's candidates; load the articles of ``[start, start + count)``."""
         terms = self.query_terms(query)
-        with self.store.lock:
-            depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
-            ranked = self.index.search(terms, max(depth, MAX_CANDIDATES))
-            if self.reranker is not None:
-                docs = self.index.doc_terms([key for key, _ in ranked])
-                ranked = self.reranker.rerank(terms, ranked, [docs.get(k, []) for k, _ in ranked])
-            ranked = ranked[:MAX_CANDIDATES]
-            weights = self.term_weights(list(dict.fromkeys(terms)))
+        depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
+        ranked = self.index.search(terms, max(depth, MAX_CANDIDATES))
+        if self.reranker is not None:
+            docs = self.index.doc_terms([key for key, _ in ranked])
+            ranked = self.reranker.rerank(terms, ranked, [docs.get(k, []) for k, _ in ranked])
+        ranked = ranked[:MAX_CANDIDATES]
+        weights = self.term_weights(list(dict.fromkeys(terms)))
         window = ranked[start : start + count]
         keys = [key for key, _ in window] + [key for key, _ in ranked[:1]]
         articles = self.store.get_by_rowids(keys)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import sqlite3
+import tempfile
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from langzhong.evaluation.dataset import split
 from langzhong.evaluation.metrics import evaluate
-from langzhong.index import Fts5Index, IndexDoc
+from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import Analyzer
@@ -40,11 +41,26 @@ def _validation_runs(
     model: TranslationModel, rows: Sequence[dict], held: Sequence[dict], analyzer: Analyzer
 ) -> list[dict[str, float]]:
     """nDCG@10 etc. of each grid point, on ``held`` questions against all answers of ``rows``."""
-    index = Fts5Index(sqlite3.connect(":memory:"))
+    with tempfile.TemporaryDirectory() as folder:
+        index = TantivyIndex(Path(folder))  # the site's own first stage
+        try:
+            return _runs_on(index, model, rows, held, analyzer)
+        finally:
+            index.close()
+
+
+def _runs_on(
+    index: LexicalIndex,
+    model: TranslationModel,
+    rows: Sequence[dict],
+    held: Sequence[dict],
+    analyzer: Analyzer,
+) -> list[dict[str, float]]:
     answers: dict[str, int] = {}
     for row in rows:
         key = answers.setdefault(row["answer"].strip(), len(answers) + 1)
         index.upsert(IndexDoc(key, [], analyzer.terms(row["answer"])))
+    index.commit("validation")
     deepest = max(GRID["depth"])
     first_stage = []
     for row in held:

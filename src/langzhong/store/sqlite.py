@@ -1,7 +1,8 @@
 """The system of record: one SQLite file holding articles, sections, related links and fingerprints.
 
-Lexical indexes that live in the same file (FTS5) share this connection, so an article and its
-index entry are committed in one transaction and can never disagree after a crash.
+Every write also appends the article's rowid to the ``changes`` log in the same transaction. The
+search index is derived from the store by replaying that log (``ingest/indexer.py``), so after a
+crash anywhere the index catches up from the store and the store never depends on the index.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from uuid import uuid4
 
 import numpy as np
 
 from langzhong.core import Article, RelatedLink, Section
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -56,7 +58,12 @@ CREATE TABLE IF NOT EXISTS bands (
     PRIMARY KEY (key, article)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS bands_article ON bands(article);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    article INTEGER NOT NULL  -- a rowid added, updated or deleted: the index re-reads its state
+);
 """
+READ_CACHE_KIB = 64 << 10  # per connection: a 1M-article store's hot pages stay in memory
 
 
 class StoreError(RuntimeError):
@@ -78,6 +85,9 @@ class ArticleStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self._readers = threading.local()
+        self._opened: list[sqlite3.Connection] = []
         try:
             self.conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
@@ -85,11 +95,16 @@ class ArticleStore:
             self.conn.execute("PRAGMA journal_mode=WAL")
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
+            self.conn.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
             self.conn.executescript(SCHEMA)
             self._check_version()
+            # Names this store's change history, so an index built from another is recognised.
+            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid4().hex,))
+            self.store_id: str = self.conn.execute(
+                "SELECT value FROM meta WHERE key='store_id'"
+            ).fetchone()[0]
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: not a usable langzhong database ({error})") from None
-        self.lock = threading.RLock()
 
     def _check_version(self) -> None:
         row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
@@ -97,8 +112,44 @@ class ArticleStore:
             self.conn.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+        elif int(row[0]) == 1:
+            self._upgrade_from_1()
         elif int(row[0]) != SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"schema version {row[0]}, expected {SCHEMA_VERSION}")
+
+    def _upgrade_from_1(self) -> None:
+        """Version 1 kept its FTS5 index in this file; version 2 rebuilds the index from the log."""
+        with self.transaction():
+            for table in ("fts", "fts_vocab", "fts_count"):
+                self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self.relog_all()
+            self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", ("2",))
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's own read-only connection: readers never wait for one another."""
+        conn = getattr(self._readers, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                f"{self.path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.execute(f"PRAGMA cache_size=-{READ_CACHE_KIB}")
+            self._readers.conn = conn
+            with self.lock:
+                self._opened.append(conn)
+        return conn
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction on this thread's reader: every query inside sees the same state."""
+        conn = self.reader()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -113,6 +164,10 @@ class ArticleStore:
             self.conn.execute("COMMIT")
 
     def close(self) -> None:
+        with self.lock:
+            for conn in self._opened:
+                conn.close()
+            self._opened.clear()
         self.conn.close()
 
     # -- reading -----------------------------------------------------------------------------
@@ -172,8 +227,8 @@ class ArticleStore:
         return [article for _, article in self._rows(where, args)]
 
     def _rows(self, where: str, args: tuple) -> list[tuple[int, Article]]:
-        with self.lock:
-            heads = self.conn.execute(
+        with self.snapshot() as conn:
+            heads = conn.execute(
                 "SELECT a.rowid, a.id, a.kind, a.title, a.date, a.source, a.url, a.department,"
                 f" a.lead FROM articles a WHERE {where}",
                 args,
@@ -183,14 +238,14 @@ class ArticleStore:
             rowids = [h[0] for h in heads]
             marks = ",".join("?" * len(rowids))
             sections: dict[int, list[Section]] = {r: [] for r in rowids}
-            for article, heading, level, text in self.conn.execute(
+            for article, heading, level, text in conn.execute(
                 f"SELECT article, heading, level, text FROM sections WHERE article IN ({marks})"
                 " ORDER BY article, position",
                 rowids,
             ):
                 sections[article].append(Section(heading=heading, level=level, text=text))
             links: dict[int, list[RelatedLink]] = {r: [] for r in rowids}
-            for article, title, to_id in self.conn.execute(
+            for article, title, to_id in conn.execute(
                 f"SELECT article, to_title, to_id FROM links WHERE article IN ({marks})"
                 " ORDER BY article, position",
                 rowids,
@@ -215,8 +270,47 @@ class ArticleStore:
             for rowid, aid, kind, title, date, source, url, department, lead in heads
         ]
 
+    def meta(self, key: str) -> str | None:
+        row = self.reader().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- the change log, read by the indexer ----------------------------------------------------
+
+    def changes_after(self, seq: int, limit: int) -> list[tuple[int, int]]:
+        """(seq, article rowid) of the next committed changes after ``seq``, oldest first."""
+        return (
+            self.reader()
+            .execute(
+                "SELECT seq, article FROM changes WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+            )
+            .fetchall()
+        )
+
+    def last_change(self) -> int:
+        row = self.reader().execute("SELECT max(seq) FROM changes").fetchone()
+        return row[0] or int(self.meta("changes_pruned_through") or 0)
+
+    def pruned_through(self) -> int:
+        """Changes up to this one are gone from the log: an index older than it must rebuild."""
+        return int(self.meta("changes_pruned_through") or 0)
+
+    def prune_changes(self, through: int) -> None:
+        """Forget changes an index has applied and committed."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM changes WHERE seq <= ?", (through,))
+            conn.execute(
+                "INSERT INTO meta VALUES ('changes_pruned_through', ?) ON CONFLICT(key) DO"
+                " UPDATE SET value=max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
+                (through,),
+            )
+
+    def relog_all(self) -> None:
+        """Log every stored article as changed, so that an index rebuilt from zero gets them all
+        (call inside ``transaction()``)."""
+        self.conn.execute("INSERT INTO changes (article) SELECT rowid FROM articles ORDER BY rowid")
+
     def counts(self) -> dict[str, int]:
-        one = self.conn.execute
+        one = self.reader().execute
         kinds = dict(one("SELECT kind, count(*) FROM articles GROUP BY kind").fetchall())
         return {
             "articles": sum(kinds.values()),
@@ -287,6 +381,7 @@ class ArticleStore:
             "UPDATE links SET to_id=? WHERE to_id IS NULL AND to_title=?",
             (article.id, article.title),
         )
+        conn.execute("INSERT INTO changes (article) VALUES (?)", (rowid,))
         return rowid
 
     def _id_by_title(self, title: str) -> str | None:
@@ -302,4 +397,5 @@ class ArticleStore:
             return None
         self.conn.execute("DELETE FROM articles WHERE rowid=?", (existing.rowid,))
         self.conn.execute("UPDATE links SET to_id=NULL WHERE to_id=?", (article_id,))
+        self.conn.execute("INSERT INTO changes (article) VALUES (?)", (existing.rowid,))
         return existing.rowid

@@ -1,0 +1,140 @@
+"""tantivy (Rust; BM25 with block-max WAND) in a folder beside the store: the default engine.
+
+Chosen by measurement (docs/engine.md): the quality of SQLite FTS5 with the same terms, at a
+latency that stays in milliseconds at a million documents, because top-k pruning skips most of
+the documents a long question's common words match.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import tantivy
+
+from langzhong.index.base import IndexBusy, IndexDoc
+
+CHECKPOINT_FILE = "checkpoint"  # how far the last commit reaches, written after it
+WRITER_HEAP_BYTES = 256 << 20
+WRITER_THREADS = 1  # the other core segments text meanwhile (ingest/indexer.py)
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("key", stored=True, indexed=True, fast=True)
+    # Title and body terms in order, stored for the reranker; the title again, to weigh more.
+    builder.add_text_field("terms", stored=True, tokenizer_name="whitespace", index_option="freq")
+    builder.add_text_field("title", tokenizer_name="whitespace", index_option="freq")
+    return builder.build()
+
+
+class TantivyIndex:
+    name = "tantivy"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.schema = _schema()
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            self._index = tantivy.Index(self.schema, path=str(path))
+        except ValueError:
+            # An index from another schema, or damaged: it is derived data, so start afresh
+            # (its checkpoint is then gone and the indexer rebuilds it from the store).
+            shutil.rmtree(path)
+            path.mkdir(parents=True)
+            self._index = tantivy.Index(self.schema, path=str(path))
+        self._writer: tantivy.IndexWriter | None = None
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def _writing(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            try:
+                self._writer = self._index.writer(WRITER_HEAP_BYTES, WRITER_THREADS)
+            except ValueError as error:
+                if "LockBusy" in str(error):
+                    raise IndexBusy(f"{self.path} is being written by another process") from None
+                raise
+        return self._writer
+
+    def upsert(self, doc: IndexDoc) -> None:
+        writer = self._writing()
+        writer.delete_documents_by_term("key", doc.key)
+        writer.add_document(
+            tantivy.Document(
+                key=doc.key,
+                terms=" ".join([*doc.title_terms, *doc.body_terms]),
+                title=" ".join(doc.title_terms),
+            )
+        )
+
+    def delete(self, key: int) -> None:
+        self._writing().delete_documents_by_term("key", key)
+
+    def clear(self) -> None:
+        self._writing().delete_all_documents()
+
+    def commit(self, checkpoint: str) -> None:
+        self._writing().commit()
+        # Written after the commit: a crash in between only makes the indexer replay changes
+        # that are already in, which upsert and delete make harmless.
+        temporary = self.path / f"{CHECKPOINT_FILE}.tmp"
+        temporary.write_text(checkpoint)
+        os.replace(temporary, self.path / CHECKPOINT_FILE)
+        self._index.reload()
+
+    def release(self) -> None:
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.rollback()  # nothing uncommitted survives a release
+            writer.wait_merging_threads()
+
+    def checkpoint(self) -> str:
+        try:
+            return (self.path / CHECKPOINT_FILE).read_text()
+        except FileNotFoundError:
+            return ""
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
+        if not terms or limit <= 0:
+            return []
+        clauses = []
+        # Plain term queries, one per occurrence (a repeated word counts twice) and field:
+        # boosts would hide them from tantivy's block-max WAND pruning.
+        for term, repeats in Counter(terms).items():
+            for field in ("terms", "title"):
+                query = tantivy.Query.term_query(self.schema, field, term, index_option="freq")
+                clauses.extend([(tantivy.Occur.Should, query)] * repeats)
+        searcher = self._index.searcher()
+        hits = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False).hits
+        if not hits:
+            return []
+        keys = searcher.fast_field_values("key", [address for _, address in hits])
+        return [(key, score) for key, (score, _) in zip(keys, hits, strict=True) if score > 0]
+
+    def doc_count(self) -> int:
+        return self._index.searcher().num_docs
+
+    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+        searcher = self._index.searcher()
+        found = {term: searcher.doc_freq("terms", term) for term in dict.fromkeys(terms)}
+        return {term: n for term, n in found.items() if n > 0}
+
+    def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
+        if not keys:
+            return {}
+        searcher = self._index.searcher()
+        query = tantivy.Query.term_set_query(self.schema, "key", list(keys))
+        found = {}
+        for _, address in searcher.search(query, len(keys), count=False).hits:
+            doc = searcher.doc(address)
+            found[doc["key"][0]] = doc["terms"][0].split() if doc["terms"] else []
+        return found
+
+    def close(self) -> None:
+        self.release()

@@ -1,0 +1,171 @@
+"""Keeping the search index in step with the store by replaying the store's change log.
+
+The store logs the rowid of every article it adds, updates or deletes, in the same transaction.
+The indexer reads the log from the index's checkpoint, indexes each logged article as it is now
+(or deletes it when it is gone) and commits the index with a new checkpoint. The same path runs
+after every ingest, after every API write and whenever a process opens the store, so an index
+left behind by a crash, or by a process killed between the two commits, catches up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from langzhong.core import Article
+from langzhong.index import IndexBusy, IndexDoc, LexicalIndex
+from langzhong.store import ArticleStore
+from langzhong.text import Analyzer, default_analyzer
+
+CHUNK = 5_000  # log entries read, articles loaded and segmented at a time
+COMMIT_EVERY = 100_000  # documents between index commits during a long catch-up
+KEEP_UP_EVERY = 50_000  # during an ingest, catch up once this many changes wait
+PARALLEL_FROM = 2_000  # fewer articles than this are segmented in this process
+PARALLEL_BATCH = 250  # articles sent to a segmenting process at once
+
+log = logging.getLogger(__name__)
+
+
+def _segment(texts: list[tuple[str, str]]) -> list[tuple[list[str], list[str]]]:
+    """Runs in a worker process: the title's and the body's terms of each article."""
+    analyzer = default_analyzer()
+    return [(analyzer.terms(title), analyzer.terms(body)) for title, body in texts]
+
+
+class Indexer:
+    def __init__(
+        self,
+        store: ArticleStore,
+        index: LexicalIndex,
+        analyzer: Analyzer,
+        workers: int | None = None,
+    ) -> None:
+        self.store, self.index, self.analyzer = store, index, analyzer
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def pending(self) -> int:
+        """About how many logged changes the index has not applied yet."""
+        return max(self.store.last_change() - self._replay_start(rebuild=False), 0)
+
+    def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:
+        """Apply every change the index lacks and let go of the index; returns how many
+        changes were applied (0 when another process is writing the index: it applies them)."""
+        applied = 0
+        with self._lock:
+            try:
+                while True:
+                    try:
+                        applied += self._apply(on_progress)
+                    finally:
+                        self._stop_writing()
+                    # A change logged while we held the index may have found it busy and left
+                    # itself to us: look again now that others can take the index.
+                    if self.pending() == 0:
+                        return applied
+            except IndexBusy:
+                return applied
+
+    def keep_up(self) -> None:
+        """During a long ingest: catch up once enough changes wait, keeping the index open."""
+        with self._lock:
+            if self.pending() >= KEEP_UP_EVERY:
+                with contextlib.suppress(IndexBusy):  # the process holding it applies them
+                    self._apply(lambda applied: None)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop_writing()
+
+    # -- inside the lock -------------------------------------------------------------------------
+
+    def _checkpoint(self, seq: int) -> str:
+        return f"{self.store.store_id}:{seq}"
+
+    def _replay_start(self, rebuild: bool) -> int:
+        """The log position the index has reached, or -1 when it must be rebuilt whole."""
+        store_id, _, seq = self.index.checkpoint().partition(":")
+        if store_id == self.store.store_id and seq.isdigit():
+            position = int(seq)
+            if self.store.pruned_through() <= position <= self.store.last_change():
+                return position
+        if not rebuild:
+            return -1
+        # New, damaged, older than the log or built from another store: rebuild it whole by
+        # logging every article anew and replaying from there.
+        with self.store.transaction():
+            start = self.store.last_change()
+            self.store.relog_all()
+        self.index.clear()
+        return start
+
+    def _apply(self, on_progress: Callable[[int], None]) -> int:
+        seq = self._replay_start(rebuild=True)
+        applied = since_commit = 0
+        while rows := self.store.changes_after(seq, CHUNK):
+            rowids = list(dict.fromkeys(rowid for _, rowid in rows))
+            articles = self.store.get_by_rowids(rowids)
+            for doc in self._documents(articles):
+                self.index.upsert(doc)
+            for rowid in rowids:
+                if rowid not in articles:
+                    self.index.delete(rowid)
+            seq = rows[-1][0]
+            applied += len(rows)
+            since_commit += len(rows)
+            if since_commit >= COMMIT_EVERY:
+                self._commit(seq)
+                since_commit = 0
+            on_progress(applied)
+        if since_commit or self.index.checkpoint() != self._checkpoint(seq):
+            self._commit(seq)
+        return applied
+
+    def _commit(self, seq: int) -> None:
+        self.index.commit(self._checkpoint(seq))
+        self.store.prune_changes(seq)
+
+    def _documents(self, articles: dict[int, Article]) -> Iterator[IndexDoc]:
+        texts = [(a.title, a.body_text()) for a in articles.values()]
+        terms = None
+        if len(texts) >= PARALLEL_FROM and self.workers > 1:
+            try:
+                terms = self._segment_in_parallel(texts)
+            except BrokenProcessPool as error:
+                # e.g. a script read from stdin, which spawned processes cannot re-import.
+                log.warning("segmenting in this process only: %s", error)
+                self.workers = 1
+        if terms is None:
+            terms = _segment_here(self.analyzer, texts)
+        for key, (title_terms, body_terms) in zip(articles, terms, strict=True):
+            yield IndexDoc(key, title_terms, body_terms)
+
+    def _segment_in_parallel(self, texts: list[tuple[str, str]]) -> list[tuple]:
+        if self._pool is None:
+            # spawn: a fork would copy the index writer's threads into the children.
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+        batches = [texts[i : i + PARALLEL_BATCH] for i in range(0, len(texts), PARALLEL_BATCH)]
+        try:
+            return [terms for batch in self._pool.map(_segment, batches) for terms in batch]
+        except BrokenProcessPool:
+            self._pool.shutdown()
+            self._pool = None
+            raise
+
+    def _stop_writing(self) -> None:
+        self.index.release()
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+
+def _segment_here(analyzer: Analyzer, texts: list[tuple[str, str]]) -> list[tuple]:
+    return [(analyzer.terms(title), analyzer.terms(body)) for title, body in texts]
