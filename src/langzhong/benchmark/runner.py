@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from langzhong.benchmark.corpus import BenchCorpus
@@ -104,9 +106,10 @@ def _langzhong(work: Path, home: Path, n_docs: int) -> dict:
 
 
 def _in_fresh_process(target: Callable[..., dict], *args: object) -> dict:
+    # Not multiprocessing.Pool: its daemonic workers could not start langzhong's segmenters.
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.apply(target, args)
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(target, *args).result()
 
 
 def _cold_start_seconds(home: Path, question: str) -> float:
@@ -153,7 +156,12 @@ def run_bench(
     report["systems"]["langzhong"] = ours
     for name in peers:
         on_step(f"{name}: index, queries")
-        result = _in_fresh_process(_peer, name, work, n_docs)
+        try:
+            result = _in_fresh_process(_peer, name, work, n_docs)
+        except BrokenProcessPool:  # e.g. killed for memory: a result too, said as it is
+            report["systems"][name] = {"error": "its process died (out of memory?)"}
+            on_step(f"{name}: its process died")
+            continue
         result["index_mb_per_s"] = round(report["text_mb"] / result["index_seconds"], 2)
         report["systems"][name] = result
     report["http"] = {}
@@ -163,6 +171,16 @@ def run_bench(
             result = load(http_seconds, concurrency, home)
             report["http"][f"c{concurrency}"] = {
                 k: result[k]
-                for k in ("rps", "errors", "p50_ms", "p99_ms", "rss_mb_peak", "rss_growth_pct")
+                for k in (
+                    "rps",
+                    "errors",
+                    "p50_ms",
+                    "p95_ms",
+                    "p99_ms",
+                    "rss_mb_peak",
+                    "rss_growth_pct",
+                    "server_processes",
+                    "generator",
+                )
             }
     return report

@@ -203,6 +203,9 @@ def _print_bench(report: dict) -> None:
     for column in columns:
         table.add_column(column, justify="left" if column == "system" else "right", no_wrap=True)
     for name, s in report["systems"].items():
+        if "error" in s:
+            table.add_row(name, s["error"])
+            continue
         table.add_row(
             name,
             f"{s['index_docs_per_s']:.0f}",
@@ -222,4 +225,5 @@ def _print_bench(report: dict) -> None:
             f"HTTP {level}: {figures['rps']} req/s, {figures['errors']} errors, "
             f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, "
             f"server peak RSS {figures['rss_mb_peak']} MB"
+            f" ({figures['server_processes']} processes, load from {figures['generator']})"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,7 @@ class TantivyIndex:
             path.mkdir(parents=True)
             self._index = tantivy.Index(self.schema, path=str(path))
         self._writer: tantivy.IndexWriter | None = None
+        self._last = threading.local()  # each thread's last search: its searcher and addresses
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -114,7 +116,10 @@ class TantivyIndex:
         hits = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False).hits
         if not hits:
             return []
-        keys = searcher.fast_field_values("key", [address for _, address in hits])
+        addresses = [address for _, address in hits]
+        keys = searcher.fast_field_values("key", addresses)
+        # The reranker asks for these documents' terms next: remember where they are.
+        self._last.found = searcher, dict(zip(keys, addresses, strict=True))
         return [(key, score) for key, (score, _) in zip(keys, hits, strict=True) if score > 0]
 
     def doc_count(self) -> int:
@@ -128,13 +133,19 @@ class TantivyIndex:
     def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
         if not keys:
             return {}
-        searcher = self._index.searcher()
-        query = tantivy.Query.term_set_query(self.schema, "key", list(keys))
-        found = {}
-        for _, address in searcher.search(query, len(keys), count=False).hits:
-            doc = searcher.doc(address)
-            found[doc["key"][0]] = doc["terms"][0].split() if doc["terms"] else []
-        return found
+        searcher, addresses = getattr(self._last, "found", (None, {}))
+        if not all(key in addresses for key in keys):  # not all from this thread's last search
+            searcher = self._index.searcher()
+            query = tantivy.Query.term_set_query(self.schema, "key", list(keys))
+            hits = searcher.search(query, len(keys), count=False).hits
+            found = [address for _, address in hits]
+            addresses = dict(zip(searcher.fast_field_values("key", found), found, strict=True))
+        terms = {}
+        for key in keys:
+            if key in addresses:
+                stored = searcher.doc(addresses[key])["terms"]
+                terms[key] = stored[0].split() if stored else []
+        return terms
 
     def close(self) -> None:
         self.release()

@@ -18,6 +18,7 @@ from langzhong.text.normalize import normalize
 _WORDLIKE = re.compile(r"[\w\u3400-\u9fff]")
 # Lexicons shipped in langzhong/data, each in jieba's "word freq" form (see data/README.md).
 LEXICONS = ("lexicon_thuocl_medical.txt", "lexicon_extra.txt")
+REMEMBERED_WORDS = 2_000_000  # bounds the memory of _decide against endless new words
 
 
 class Analyzer:
@@ -36,14 +37,23 @@ class Analyzer:
         self.medical_words = frozenset(words)
         stop_text = data.joinpath("stopwords.txt").read_text("utf-8")
         self.stopwords = frozenset(w for w in stop_text.split() if w and not w.startswith("#"))
+        self._is_term: dict[str, bool] = {}
 
     def terms(self, text: str) -> list[str]:
         """Search terms of ``text`` in order, fine-grained words included (search mode)."""
+        known = self._is_term
         return [
             word
             for word in self._tokenizer.cut_for_search(normalize(text))
-            if word not in self.stopwords and _WORDLIKE.search(word) and not word.isspace()
+            if known.get(word) or (word not in known and self._decide(word))
         ]
+
+    def _decide(self, word: str) -> bool:
+        """Whether a word is a term; remembered, since the same words come back all the time."""
+        keep = word not in self.stopwords and bool(_WORDLIKE.search(word)) and not word.isspace()
+        if len(self._is_term) < REMEMBERED_WORDS:
+            self._is_term[word] = keep
+        return keep
 
     def is_medical(self, terms: list[str]) -> bool:
         """Whether any term is in the shipped medical lexicons."""

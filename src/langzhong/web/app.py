@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import swagger_ui_bundle
@@ -9,7 +11,9 @@ from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from threadpoolctl import threadpool_limits
 
+from langzhong.config import Settings
 from langzhong.service import Service
 from langzhong.web import api, pages
 from langzhong.web.limits import BodyTooLarge, Limits
@@ -17,8 +21,23 @@ from langzhong.web.limits import BodyTooLarge, Limits
 STATIC = Path(__file__).parent / "static"
 
 
+def app_from_environment() -> FastAPI:
+    """The app of one ``langzhong serve`` worker: settings from the environment."""
+    # Reranking multiplies small matrices; BLAS threads would only fight the other requests.
+    threadpool_limits(1, user_api="blas")
+    service = Service(Settings.load())
+    service.catch_up()
+    return create_app(service)
+
+
 def create_app(service: Service) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()  # hands the index back to other processes
+
     app = FastAPI(
+        lifespan=lifespan,
         title="langzhong",
         description="Answers Chinese patients' health questions from trusted articles.",
         version="0.1.0",
