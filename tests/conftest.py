@@ -70,7 +70,9 @@ def free_port() -> int:
 class LiveServer:
     """``langzhong serve`` in its own process on loopback."""
 
-    def __init__(self, home: Path, token: str | None = None, **env_vars: str) -> None:
+    def __init__(
+        self, home: Path, token: str | None = None, workers: int | None = None, **env_vars: str
+    ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "LANGZHONG_HOME": str(home), "LANGZHONG_RATE_LIMIT": "0", **env_vars}
@@ -78,8 +80,9 @@ class LiveServer:
         if token:
             env["LANGZHONG_API_TOKEN"] = token
         self.log = home.parent / f"serve-{self.port}.log"
+        extra = ["--workers", str(workers)] if workers else []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "langzhong", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "langzhong", "serve", "--port", str(self.port), *extra],
             env=env,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,

@@ -6,11 +6,13 @@ import json
 import os
 import random
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 import urllib.parse
+from pathlib import Path
 
 import httpx
 import pytest
@@ -91,6 +93,38 @@ def _store_state(home) -> tuple[str, list[str], int]:
         return check, ids, sections
     finally:
         conn.close()
+
+
+def _descendants(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
+        for child in map(int, children):
+            found += [child, *_descendants(child)]
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (an exited orphan this container's init has not reaped yet)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status
+
+
+def _wait_until_gone(pids: list[int], seconds: float = 10) -> None:
+    """Helper processes must not outlive a killed parent (each holds memory for nothing)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [pid for pid in pids if _running(pid)]
+        if not alive:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"processes {alive} outlived their killed parent")
 
 
 def _index_after_reopening(home, last_title: str | None) -> tuple[int, bool]:
@@ -208,8 +242,10 @@ def test_ingest_killed_at_random_points_loses_nothing_committed(tmp_path):
             stderr=subprocess.DEVNULL,
         )
         time.sleep(rng.uniform(0.8, 3.0))
+        helpers = _descendants(process.pid)  # e.g. its segmenting processes
         process.send_signal(signal.SIGKILL)
         process.wait()
+        _wait_until_gone(helpers)
         if not (home / "langzhong.sqlite3").exists():
             continue
         check, ids, sections = _store_state(home)
@@ -331,3 +367,19 @@ def test_load_script_runs_bounded_and_reports(tmp_path, seed_file):
     result = json.loads(out.read_text())
     assert result["errors"] == 0 and result["requests"] > 10
     assert result["rss_mb_at_end"] > 0
+
+
+def test_server_workers_end_with_their_supervisor_even_when_it_is_killed(tmp_path, seed_file):
+    home = tmp_path / "home"
+    run_cli("ingest", str(seed_file), home=home)
+    server = LiveServer(home, workers=2)
+    workers = _descendants(server.process.pid)
+    assert len(workers) >= 2
+    for _ in range(20):  # every request answered, whichever worker takes the connection
+        assert httpx.get(server.url + "/api/search", params={"q": "腰酸"}).status_code == 200
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    _wait_until_gone(workers)
+    with socket.socket() as sock:  # the port is free again: nothing serves on alone
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", server.port))

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import json
 import os
-import socket
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -233,47 +231,22 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
     """Serve the web site and the JSON API (OpenAPI at /docs)."""
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+    from langzhong.web import serve as serving
 
     service = _open(ctx, demo=True)
     documents = service.index.doc_count()
     service.close()
     # Each worker process opens the store itself, from the same settings.
     os.environ["LANGZHONG_HOME"] = str(ctx.obj.home)
+    try:
+        serving.listener(host, port, share_port=workers > 1).close()
+    except OSError as error:
+        _fail(f"cannot listen on {host}:{port}: {error.strerror}")
     err.print(
         f"langzhong: serving {documents} documents on http://{host}:{port}"
         f" ({workers} worker{'s' if workers > 1 else ''})"
     )
-    config = uvicorn.Config(
-        "langzhong.web.app:app_from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
-    try:
-        listener = _tcp_listener(host, port)
-    except OSError as error:
-        _fail(f"cannot listen on {host}:{port}: {error.strerror}")
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a server is stopped
-        if workers == 1:
-            uvicorn.Server(config).run(sockets=[listener])
-        else:
-            Multiprocess(config, sockets=[listener]).run()
-
-
-def _tcp_listener(host: str, port: int) -> socket.socket:
-    """The listening socket, made here rather than by uvicorn: its own leaves the protocol
-    unset, so worker connections keep Nagle's algorithm and each keep-alive response waits
-    ~40 ms for a delayed ACK (uvicorn issue #3149)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.set_inheritable(True)
-    return listener
+    sys.exit(serving.run(host, port, workers))
 
 
 @main.command(name="export")

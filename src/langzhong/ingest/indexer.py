@@ -20,6 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from langzhong.core import Article
 from langzhong.index import IndexBusy, IndexDoc, LexicalIndex
+from langzhong.orphans import stop_when_orphaned
 from langzhong.store import ArticleStore
 from langzhong.text import Analyzer, default_analyzer
 
@@ -151,7 +152,12 @@ class Indexer:
         if self._pool is None:
             # spawn: a fork would copy the index writer's threads into the children.
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=context,
+                initializer=stop_when_orphaned,
+                initargs=(os.getpid(),),
+            )
         batches = [texts[i : i + PARALLEL_BATCH] for i in range(0, len(texts), PARALLEL_BATCH)]
         try:
             return [terms for batch in self._pool.map(_segment, batches) for terms in batch]
