@@ -13,6 +13,7 @@ from langzhong.evaluation.metrics import evaluate
 from langzhong.evaluation.tasks import build_task
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.translation import TranslationModel, train_translation
+from langzhong.text import term_hashes
 
 ROWS = [
     {"id": f"r{i}", "department": "消化科", "title": title, "ask": ask, "answer": answer}
@@ -83,7 +84,7 @@ def test_reranker_prefers_the_answer_that_translates_into_the_question():
     model = dataclasses.replace(train_translation(pairs), blend=0.7)
     reranker = TranslationReranker(model)
     ranked = [(1, 5.0), (2, 4.0)]  # BM25 put the headache answer first
-    docs = [["偏头痛", "休息"], ["腹泻", "补液"]]
+    docs = [term_hashes(["偏头痛", "休息"]), term_hashes(["腹泻", "补液"])]
     assert [key for key, _ in reranker.rerank(["拉肚子"], ranked, docs)] == [2, 1]
 
 

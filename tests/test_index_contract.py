@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from langzhong.index import Fts5Index, IndexDoc, LexicalIndex, TantivyIndex
+from langzhong.text import term_hashes
 
 # Each opens (or reopens) the backend's index kept under a folder.
 BACKENDS: dict[str, Callable[[Path], LexicalIndex]] = {
@@ -98,11 +99,17 @@ def test_document_frequencies(index):
     assert index.doc_freqs(["腹泻", "腰酸", "不存在"]) == {"腹泻": 1, "腰酸": 1}
 
 
-def test_document_terms_come_back_as_indexed(index):
+def test_document_terms_come_back_as_indexed_in_order(index):
     _filled(index)
-    terms = index.doc_terms([3, 999])
-    assert list(terms) == [3]
-    assert sorted(terms[3]) == sorted(["腹泻", "拉肚子", "腹泻", "腹泻", "补液"])
+    index.upsert(IndexDoc(5, [], []))
+    index.commit("test")
+    for keys in ([3, 999, 5], [5, 3]):  # straight after a search of them, or not
+        index.search(["腹泻"], 10)
+        hashes = index.doc_term_hashes(keys)
+        assert sorted(hashes) == [3, 5]
+        expected = term_hashes(["腹泻", "拉肚子", "腹泻", "腹泻", "补液"])  # title, then body
+        assert hashes[3].tolist() == expected.tolist()
+        assert hashes[5].tolist() == []
 
 
 def test_a_repeated_query_term_weighs_more(index):

@@ -323,7 +323,10 @@ def test_two_ingests_at_once_serialise(tmp_path):
 def test_search_rate_limit_and_body_limit(tmp_path, seed_file):
     home = tmp_path / "home"
     run_cli("ingest", str(seed_file), home=home)
-    server = LiveServer(home, token=API_TOKEN, LANGZHONG_RATE_LIMIT="5", LANGZHONG_MAX_BODY_KB="4")
+    # One worker: each server process counts its own clients' searches (README).
+    server = LiveServer(
+        home, token=API_TOKEN, workers=1, LANGZHONG_RATE_LIMIT="5", LANGZHONG_MAX_BODY_KB="4"
+    )
     try:
         statuses = [
             httpx.get(server.url + "/api/search", params={"q": "腰痛"}).status_code

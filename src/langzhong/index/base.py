@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 
 class IndexBusy(RuntimeError):
     """Another process is writing the index; it will apply the pending changes itself."""
@@ -64,8 +66,9 @@ class LexicalIndex(Protocol):
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
         """In how many documents each term occurs (terms in no document are left out)."""
 
-    def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
-        """The title and body terms of each indexed document (unknown keys are left out)."""
+    def doc_term_hashes(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
+        """The title and body terms of each indexed document as ``text.term_hashes`` numbers,
+        in order (unknown keys are left out)."""
 
     def close(self) -> None:
         """Release everything the index holds open."""

@@ -11,7 +11,10 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from langzhong.index.base import IndexDoc
+from langzhong.text.hashing import term_hashes
 
 TITLE_WEIGHT = 2.0
 BODY_WEIGHT = 1.0
@@ -105,12 +108,12 @@ class Fts5Index:
         marks = ",".join("?" * len(unique))
         return dict(self._read(f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique))
 
-    def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
+    def doc_term_hashes(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         if not keys:
             return {}
         marks = ",".join("?" * len(keys))
         rows = self._read(f"SELECT rowid, title, body FROM fts WHERE rowid IN ({marks})", keys)
-        return {key: f"{title} {body}".split() for key, title, body in rows}
+        return {key: term_hashes(f"{title} {body}".split()) for key, title, body in rows}
 
     def release(self) -> None:
         """SQLite serialises writers itself; only what was never committed is dropped."""

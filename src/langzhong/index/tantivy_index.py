@@ -14,9 +14,11 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import tantivy
 
 from langzhong.index.base import IndexBusy, IndexDoc
+from langzhong.text.hashing import term_hashes
 
 CHECKPOINT_FILE = "checkpoint"  # how far the last commit reaches, written after it
 WRITER_HEAP_BYTES = 256 << 20
@@ -26,9 +28,11 @@ WRITER_THREADS = 1  # the other core segments text meanwhile (ingest/indexer.py)
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("key", stored=True, indexed=True, fast=True)
-    # Title and body terms in order, stored for the reranker; the title again, to weigh more.
-    builder.add_text_field("terms", stored=True, tokenizer_name="whitespace", index_option="freq")
+    # Title and body terms; the title again, to weigh more.
+    builder.add_text_field("terms", tokenizer_name="whitespace", index_option="freq")
     builder.add_text_field("title", tokenizer_name="whitespace", index_option="freq")
+    # The same terms in order as numbers, stored for the reranker (text.hashing).
+    builder.add_bytes_field("hashes", stored=True)
     return builder.build()
 
 
@@ -65,11 +69,13 @@ class TantivyIndex:
     def upsert(self, doc: IndexDoc) -> None:
         writer = self._writing()
         writer.delete_documents_by_term("key", doc.key)
+        terms = [*doc.title_terms, *doc.body_terms]
         writer.add_document(
             tantivy.Document(
                 key=doc.key,
-                terms=" ".join([*doc.title_terms, *doc.body_terms]),
+                terms=" ".join(terms),
                 title=" ".join(doc.title_terms),
+                hashes=term_hashes(terms).tobytes(),
             )
         )
 
@@ -102,17 +108,23 @@ class TantivyIndex:
 
     # -- reading -----------------------------------------------------------------------------
 
+    def _searcher(self) -> tantivy.Searcher:
+        # Another process (a second server worker, an ingest) may have committed since: look
+        # (about 10 µs) so that a write is searchable everywhere as soon as its call returns.
+        self._index.reload()
+        return self._index.searcher()
+
     def search(self, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         if not terms or limit <= 0:
             return []
         clauses = []
-        # Plain term queries, one per occurrence (a repeated word counts twice) and field:
-        # boosts would hide them from tantivy's block-max WAND pruning.
         for term, repeats in Counter(terms).items():
             for field in ("terms", "title"):
                 query = tantivy.Query.term_query(self.schema, field, term, index_option="freq")
-                clauses.extend([(tantivy.Occur.Should, query)] * repeats)
-        searcher = self._index.searcher()
+                if repeats > 1:  # as if given that many times; measured faster than repeating it
+                    query = tantivy.Query.boost_query(query, float(repeats))
+                clauses.append((tantivy.Occur.Should, query))
+        searcher = self._searcher()
         hits = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False).hits
         if not hits:
             return []
@@ -123,29 +135,29 @@ class TantivyIndex:
         return [(key, score) for key, (score, _) in zip(keys, hits, strict=True) if score > 0]
 
     def doc_count(self) -> int:
-        return self._index.searcher().num_docs
+        return self._searcher().num_docs
 
     def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
-        searcher = self._index.searcher()
+        searcher = self._searcher()
         found = {term: searcher.doc_freq("terms", term) for term in dict.fromkeys(terms)}
         return {term: n for term, n in found.items() if n > 0}
 
-    def doc_terms(self, keys: Sequence[int]) -> dict[int, list[str]]:
+    def doc_term_hashes(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         if not keys:
             return {}
         searcher, addresses = getattr(self._last, "found", (None, {}))
         if not all(key in addresses for key in keys):  # not all from this thread's last search
-            searcher = self._index.searcher()
+            searcher = self._searcher()
             query = tantivy.Query.term_set_query(self.schema, "key", list(keys))
             hits = searcher.search(query, len(keys), count=False).hits
             found = [address for _, address in hits]
             addresses = dict(zip(searcher.fast_field_values("key", found), found, strict=True))
-        terms = {}
+        hashes = {}
         for key in keys:
             if key in addresses:
-                stored = searcher.doc(addresses[key])["terms"]
-                terms[key] = stored[0].split() if stored else []
-        return terms
+                stored = searcher.doc(addresses[key])["hashes"]
+                hashes[key] = np.frombuffer(stored[0] if stored else b"", np.uint64)
+        return hashes
 
     def close(self) -> None:
         self.release()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 
 from langzhong.search.translation import TranslationModel
+from langzhong.text.hashing import term_hashes
 
 UNSEEN = 1e-7  # collection probability of a word the model never saw
 
@@ -18,9 +18,11 @@ class TranslationReranker:
         self.model = model
         self.ids = model.index_of()
         self.table_csc = model.table.tocsc()
+        self.numbers = term_hashes(model.vocab)  # each vocabulary word's term number
 
-    def language_scores(self, query: Sequence[str], docs: Sequence[Sequence[str]]) -> np.ndarray:
-        """log P(query | doc) under the translation LM, one value per document.
+    def language_scores(self, query: Sequence[str], docs: Sequence[np.ndarray]) -> np.ndarray:
+        """log P(query | doc) under the translation LM, one value per document; ``docs`` are
+        the documents' terms as ``text.term_hashes`` numbers.
 
         Each query word counts as often as the question repeats it.
         """
@@ -39,18 +41,12 @@ class TranslationReranker:
         sizes = np.fromiter((len(d) for d in docs), np.int64, len(docs))
         lengths = np.maximum(sizes, 1).astype(float)
         owner = np.repeat(np.arange(len(docs)), sizes)
-        flat = list(itertools.chain.from_iterable(docs))
-        # Every word of the candidates as its model id (-1: unknown), in one pass at C speed.
-        word_ids = np.fromiter(map(self.ids.get, flat, itertools.repeat(-1)), np.int64, len(flat))
-        exact = _counts(owner, _columns(word_ids, q_ids[known], known), len(docs), len(terms))
-        for j in np.flatnonzero(q_ids < 0):  # query words the model never saw: count by text
-            unknown = np.flatnonzero(word_ids < 0)
-            same = np.fromiter((flat[i] == terms[j] for i in unknown), bool, len(unknown))
-            exact[:, j] = np.bincount(owner[unknown[same]], minlength=len(docs))
-        sources_of = _columns(word_ids, sources, np.arange(len(sources)))
-        translated = (_counts(owner, sources_of, len(docs), len(sources)) @ table) / lengths[
-            :, None
-        ]
+        words = np.concatenate(docs) if sizes.sum() else np.zeros(0, np.uint64)
+        query_words = _columns(words, term_hashes(terms), np.arange(len(terms)))
+        exact = _counts(owner, query_words, len(docs), len(terms))
+        source_words = _columns(words, self.numbers[sources], np.arange(len(sources)))
+        translated = _counts(owner, source_words, len(docs), len(sources)) @ table
+        translated /= lengths[:, None]
         background = np.where(q_ids >= 0, m.background[np.maximum(q_ids, 0)], UNSEEN)
         mixed = (1 - m.smoothing) * (
             m.exact * exact / lengths[:, None] + (1 - m.exact) * translated
@@ -62,7 +58,7 @@ class TranslationReranker:
         self,
         query: Sequence[str],
         ranked: Sequence[tuple[int, float]],
-        docs: Sequence[Sequence[str]],
+        docs: Sequence[np.ndarray],
     ) -> list[tuple[int, float]]:
         """``ranked`` (key, BM25 score) re-ordered by a blend of BM25 and the language score.
 
@@ -78,14 +74,14 @@ class TranslationReranker:
         return [(ranked[i][0], float(blend[i])) for i in order]
 
 
-def _columns(word_ids: np.ndarray, wanted: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """For each word, the column of its id among ``wanted`` (paired with ``columns``), or -1."""
-    if len(wanted) == 0:
-        return np.full(len(word_ids), -1)
+def _columns(values: np.ndarray, wanted: np.ndarray, columns: np.ndarray) -> np.ndarray:
+    """For each value, the column paired with it in ``wanted``/``columns``, or -1."""
+    if len(wanted) == 0 or len(values) == 0:
+        return np.full(len(values), -1)
     order = np.argsort(wanted)
     ranked = wanted[order]
-    at = np.minimum(np.searchsorted(ranked, word_ids), len(ranked) - 1)
-    return np.where(ranked[at] == word_ids, columns[order][at], -1)
+    at = np.minimum(np.searchsorted(ranked, values), len(ranked) - 1)
+    return np.where(ranked[at] == values, columns[order][at], -1)
 
 
 def _counts(owner: np.ndarray, columns: np.ndarray, rows: int, width: int) -> np.ndarray:

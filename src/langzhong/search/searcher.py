@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from langzhong.core import Article
 from langzhong.index import LexicalIndex
 from langzhong.search.rerank import TranslationReranker
@@ -12,6 +14,7 @@ from langzhong.store import ArticleStore
 from langzhong.text import Analyzer
 
 MAX_CANDIDATES = 100  # the deepest page of results anyone is shown
+NO_TERMS = np.zeros(0, np.uint64)
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,8 @@ class Searcher:
         depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
         ranked = self.index.search(terms, max(depth, MAX_CANDIDATES))
         if self.reranker is not None:
-            docs = self.index.doc_terms([key for key, _ in ranked])
-            ranked = self.reranker.rerank(terms, ranked, [docs.get(k, []) for k, _ in ranked])
+            docs = self.index.doc_term_hashes([key for key, _ in ranked])
+            ranked = self.reranker.rerank(terms, ranked, [docs.get(k, NO_TERMS) for k, _ in ranked])
         ranked = ranked[:MAX_CANDIDATES]
         weights = self.term_weights(list(dict.fromkeys(terms)))
         window = ranked[start : start + count]

@@ -66,8 +66,8 @@ def _runs_on(
     for row in held:
         terms = analyzer.terms(question_text(row))  # repeats kept, as the searcher does
         ranked = index.search(terms, deepest)
-        docs = index.doc_terms([k for k, _ in ranked])
-        first_stage.append((terms, ranked, [docs.get(k, []) for k, _ in ranked]))
+        docs = index.doc_term_hashes([k for k, _ in ranked])
+        first_stage.append((terms, ranked, [docs[k] for k, _ in ranked]))
     same_title: dict[str, set[int]] = {}
     for row in rows:
         same_title.setdefault(row["title"].strip(), set()).add(answers[row["answer"].strip()])
