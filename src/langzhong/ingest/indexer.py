@@ -54,7 +54,10 @@ class Indexer:
 
     def pending(self) -> int:
         """About how many logged changes the index has not applied yet."""
-        return max(self.store.last_change() - self._replay_start(rebuild=False), 0)
+        start = self._replay_start(rebuild=False)
+        if start < 0:  # to be rebuilt: every stored article
+            return self.store.counts()["articles"]
+        return self.store.last_change() - start
 
     def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:
         """Apply every change the index lacks and let go of the index; returns how many
