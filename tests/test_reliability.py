@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import sqlite3
@@ -345,10 +346,14 @@ def test_search_rate_limit_and_body_limit(tmp_path, seed_file):
     assert API_TOKEN not in log
 
 
-def test_load_script_runs_bounded_and_reports(tmp_path, seed_file):
+@pytest.mark.parametrize("generator", ["wrk", "python threads"])
+def test_load_script_runs_bounded_and_reports(tmp_path, seed_file, generator):
+    if generator == "wrk" and not shutil.which("wrk"):
+        pytest.skip("wrk is not installed (scripts/test installs it when run as root)")
     home = tmp_path / "home"
     run_cli("ingest", str(seed_file), home=home)
     out = tmp_path / "load.json"
+    choice = ["--python-load"] if generator == "python threads" else []
     done = subprocess.run(
         [
             sys.executable,
@@ -361,6 +366,7 @@ def test_load_script_runs_bounded_and_reports(tmp_path, seed_file):
             str(home),
             "--json",
             str(out),
+            *choice,
         ],
         capture_output=True,
         text=True,
@@ -368,8 +374,9 @@ def test_load_script_runs_bounded_and_reports(tmp_path, seed_file):
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(out.read_text())
+    assert result["generator"] == generator
     assert result["errors"] == 0 and result["requests"] > 10
-    assert result["rss_mb_at_end"] > 0
+    assert result["rss_mb_at_end"] > 0 and result["server_processes"] >= 1
 
 
 def test_server_workers_end_with_their_supervisor_even_when_it_is_killed(tmp_path, seed_file):
