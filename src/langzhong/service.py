@@ -74,7 +74,7 @@ class Service:
     def needs_demo(self) -> bool:
         """True for a store that was never filled (or whose demo load was interrupted)."""
         state = self.store.meta("demo")
-        return state == "loading" or (state is None and self.store.counts()["articles"] == 0)
+        return state == "loading" or (state is None and self.store.is_empty())
 
     def load_demo(self, on_file: Callable[[Path | None], None] = lambda path: None) -> IngestReport:
         with self.store.transaction() as conn:
@@ -95,7 +95,7 @@ class Service:
         on_file: Callable[[Path | None], None] = lambda path: None,
         on_rejection: Callable[[Rejection], None] = lambda rejection: None,
     ) -> IngestReport:
-        try:
+        with self._indexing() as after_batch:
             return ingest_paths(
                 self.writer,
                 paths,
@@ -103,21 +103,27 @@ class Service:
                 source=source,
                 on_file=on_file,
                 on_rejection=on_rejection,
-                after_batch=self.indexer.keep_up,
+                after_batch=after_batch,
             )
-        finally:
-            self.indexer.catch_up()
 
     def write_articles(
         self, articles: Iterable[Article | Rejection], dedupe: bool = True
     ) -> IngestReport:
         """Store a stream of articles and index them (``dedupe=False``: every one under its id)."""
         report = IngestReport()
-        try:
-            self.writer.write_all(articles, report, dedupe=dedupe, after_batch=self.indexer.keep_up)
-        finally:
-            self.indexer.catch_up()
+        with self._indexing() as after_batch:
+            self.writer.write_all(articles, report, dedupe=dedupe, after_batch=after_batch)
         return report
+
+    @contextmanager
+    def _indexing(self) -> Iterator[Callable[[], None]]:
+        """Around a long write: the index keeps up batch by batch and catches up at the end."""
+        try:
+            yield self.indexer.keep_up
+        except BaseException:
+            self.indexer.close()  # interrupted: what was stored is logged; the next open indexes it
+            raise
+        self.indexer.catch_up()
 
     def export(self, lines: IO[str]) -> int:
         """Write every stored article as one JSON line; returns how many."""

@@ -271,6 +271,9 @@ class ArticleStore:
             for rowid, aid, kind, title, date, source, url, department, lead in heads
         ]
 
+    def is_empty(self) -> bool:
+        return self.reader().execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
+
     def meta(self, key: str) -> str | None:
         row = self.reader().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
