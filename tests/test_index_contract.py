@@ -96,7 +96,8 @@ def test_query_syntax_in_terms_is_just_text(index):
 
 def test_document_frequencies(index):
     _filled(index)
-    assert index.doc_freqs(["腹泻", "腰酸", "不存在"]) == {"腹泻": 1, "腰酸": 1}
+    assert index.term_stats(["腹泻", "腰酸", "不存在"]) == (4, {"腹泻": 1, "腰酸": 1})
+    assert index.term_stats([]) == (4, {})
 
 
 def test_document_terms_come_back_as_indexed_in_order(index):

@@ -63,8 +63,10 @@ class LexicalIndex(Protocol):
     def doc_count(self) -> int:
         """How many documents are indexed."""
 
-    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
-        """In how many documents each term occurs (terms in no document are left out)."""
+    def term_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
+        """How many documents are indexed and in how many each term occurs (terms in none are
+        left out), both read from one state of the index: counts from two states can make a
+        term seem to occur in more documents than there are."""
 
     def doc_term_hashes(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         """The title and body terms of each indexed document as ``text.term_hashes`` numbers,

@@ -101,12 +101,19 @@ class Fts5Index:
     def doc_count(self) -> int:
         return self._read("SELECT n FROM fts_state")[0][0]
 
-    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+    def term_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         unique = list(dict.fromkeys(terms))
-        if not unique:
-            return {}
         marks = ",".join("?" * len(unique))
-        return dict(self._read(f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique))
+        with self.read_lock:
+            self.reader.execute("BEGIN")  # both counts from one snapshot
+            try:
+                total = self.reader.execute("SELECT n FROM fts_state").fetchone()[0]
+                freqs = self.reader.execute(
+                    f"SELECT term, doc FROM fts_vocab WHERE term IN ({marks})", unique
+                ).fetchall()
+            finally:
+                self.reader.execute("COMMIT")
+        return total, dict(freqs)
 
     def doc_term_hashes(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         if not keys:

@@ -137,10 +137,10 @@ class TantivyIndex:
     def doc_count(self) -> int:
         return self._searcher().num_docs
 
-    def doc_freqs(self, terms: Sequence[str]) -> dict[str, int]:
+    def term_stats(self, terms: Sequence[str]) -> tuple[int, dict[str, int]]:
         searcher = self._searcher()
         found = {term: searcher.doc_freq("terms", term) for term in dict.fromkeys(terms)}
-        return {term: n for term, n in found.items() if n > 0}
+        return searcher.num_docs, {term: n for term, n in found.items() if n > 0}
 
     def doc_term_hashes(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         if not keys:

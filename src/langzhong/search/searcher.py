@@ -50,8 +50,7 @@ class Searcher:
 
     def term_weights(self, terms: list[str]) -> dict[str, float]:
         """BM25's inverse document frequency, so rare words count for more in passages too."""
-        total = self.index.doc_count()
-        freqs = self.index.doc_freqs(terms)
+        total, freqs = self.index.term_stats(terms)
         return {
             t: math.log(1 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5))
             for t in terms
