@@ -53,6 +53,14 @@ def test_a_deleted_index_is_rebuilt_from_the_store(home):
     service.close()
 
 
+def test_a_damaged_index_is_rebuilt_from_the_store(home):
+    (home / "index" / "meta.json").write_text("{broken")
+    service = _reopened(home)
+    assert service.index.doc_count() == 32
+    assert _top_title(service, "微创手术后腰酸") == SEED_TITLE
+    service.close()
+
+
 def test_an_index_from_another_store_is_not_trusted(home, tmp_path):
     other = tmp_path / "other"
     service = Service(Settings.load(other))

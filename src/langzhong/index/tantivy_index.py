@@ -22,6 +22,9 @@ from langzhong.text.hashing import term_hashes
 
 CHECKPOINT_FILE = "checkpoint"  # how far the last commit reaches, written after it
 WRITER_HEAP_BYTES = 256 << 20
+# tantivy's errors for an index this schema cannot use; any other error (I/O, permissions) is
+# raised, never answered by deleting the folder.
+REBUILDABLE = ("Schema error", "Data corrupted")
 WRITER_THREADS = 1  # the other core segments text meanwhile (ingest/indexer.py)
 
 
@@ -45,8 +48,10 @@ class TantivyIndex:
         path.mkdir(parents=True, exist_ok=True)
         try:
             self._index = tantivy.Index(self.schema, path=str(path))
-        except ValueError:
-            # An index from another schema, or damaged: it is derived data, so start afresh
+        except ValueError as error:
+            if not str(error).startswith(REBUILDABLE):
+                raise
+            # An index of an older schema, or damaged: it is derived data, so start afresh
             # (its checkpoint is then gone and the indexer rebuilds it from the store).
             shutil.rmtree(path)
             path.mkdir(parents=True)
