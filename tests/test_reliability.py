@@ -21,6 +21,7 @@ from conftest import API_TOKEN, LiveServer, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from langzhong.benchmark.http import process_tree
 from langzhong.index import TantivyIndex
 from langzhong.ingest.pages import NotAPage, parse_page
 from langzhong.text import default_analyzer
@@ -97,15 +98,7 @@ def _store_state(home) -> tuple[str, list[str], int]:
 
 
 def _descendants(pid: int) -> list[int]:
-    found = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            children = (task / "children").read_text().split()
-        except FileNotFoundError:
-            continue
-        for child in map(int, children):
-            found += [child, *_descendants(child)]
-    return found
+    return process_tree(pid)[1:]
 
 
 def _running(pid: int) -> bool:

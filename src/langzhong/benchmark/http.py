@@ -32,20 +32,24 @@ import httpx
 WARM_UP_S = 5.0
 
 
-def _process_tree(pid: int) -> list[int]:
-    """The process and all its descendants (a server's worker processes)."""
+def process_tree(pid: int) -> list[int]:
+    """The process and all its descendants (a server's workers); ones exiting meanwhile are
+    left out."""
     found = [pid]
     for task in Path(f"/proc/{pid}/task").glob("*"):
-        children = (task / "children").read_text().split()
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:
+            continue
         for child in children:
-            found.extend(_process_tree(int(child)))
+            found.extend(process_tree(int(child)))
     return found
 
 
 def _memory_mb(pid: int, field: str = "VmRSS") -> float:
     """Summed over the server's processes (for VmHWM, a sum of each one's peak)."""
     total = 0
-    for member in _process_tree(pid):
+    for member in process_tree(pid):
         try:
             status = Path(f"/proc/{member}/status").read_text()
         except FileNotFoundError:
@@ -193,7 +197,7 @@ def run(seconds: float, concurrency: int, home: Path, python_load: bool = False)
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("server did not start") from None
                 time.sleep(0.2)
-        server_processes = len(_process_tree(server.pid))
+        server_processes = len(process_tree(server.pid))
         questions = _questions()
         with tempfile.TemporaryDirectory() as tmp:
             if shutil.which("wrk") and not python_load:

@@ -33,9 +33,11 @@ PARALLEL_BATCH = 250  # articles sent to a segmenting process at once
 log = logging.getLogger(__name__)
 
 
-def _segment(texts: list[tuple[str, str]]) -> list[tuple[list[str], list[str]]]:
-    """Runs in a worker process: the title's and the body's terms of each article."""
-    analyzer = default_analyzer()
+def _segment(
+    texts: list[tuple[str, str]], analyzer: Analyzer | None = None
+) -> list[tuple[list[str], list[str]]]:
+    """The title's and the body's terms of each article (in a worker: its own analyzer)."""
+    analyzer = analyzer or default_analyzer()
     return [(analyzer.terms(title), analyzer.terms(body)) for title, body in texts]
 
 
@@ -147,7 +149,7 @@ class Indexer:
                 log.warning("segmenting in this process only: %s", error)
                 self.workers = 1
         if terms is None:
-            terms = _segment_here(self.analyzer, texts)
+            terms = _segment(texts, self.analyzer)
         for key, (title_terms, body_terms) in zip(articles, terms, strict=True):
             yield IndexDoc(key, title_terms, body_terms)
 
@@ -174,7 +176,3 @@ class Indexer:
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
-
-
-def _segment_here(analyzer: Analyzer, texts: list[tuple[str, str]]) -> list[tuple]:
-    return [(analyzer.terms(title), analyzer.terms(body)) for title, body in texts]

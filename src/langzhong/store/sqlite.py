@@ -101,9 +101,7 @@ class ArticleStore:
             self._check_version()
             # Names this store's change history, so an index built from another is recognised.
             self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid4().hex,))
-            self.store_id: str = self.conn.execute(
-                "SELECT value FROM meta WHERE key='store_id'"
-            ).fetchone()[0]
+            self.store_id: str = self.meta("store_id")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: not a usable langzhong database ({error})") from None
 
@@ -292,7 +290,7 @@ class ArticleStore:
 
     def last_change(self) -> int:
         row = self.reader().execute("SELECT max(seq) FROM changes").fetchone()
-        return row[0] or int(self.meta("changes_pruned_through") or 0)
+        return row[0] or self.pruned_through()
 
     def pruned_through(self) -> int:
         """Changes up to this one are gone from the log: an index older than it must rebuild."""
