@@ -88,6 +88,20 @@ def test_a_write_while_another_process_holds_the_index_is_indexed_by_the_next_ca
     service.close()
 
 
+def test_a_rebuild_another_process_is_running_is_not_logged_again(home):
+    shutil.rmtree(home / "index")
+    holder = TantivyIndex(home / "index")
+    holder.clear()  # another process has the new, empty index and is rebuilding it
+    service = Service(Settings.load(home))
+    logged = service.store.last_change()
+    assert service.catch_up() == 0
+    assert service.store.last_change() == logged  # 32 articles would be replayed twice
+    holder.close()
+    assert service.catch_up() == 32
+    assert service.index.doc_count() == 32
+    service.close()
+
+
 def test_applied_changes_leave_the_log(home):
     conn = sqlite3.connect(home / "langzhong.sqlite3")
     assert conn.execute("SELECT count(*) FROM changes").fetchone()[0] == 0

@@ -36,6 +36,11 @@ class IndexDoc:
 class LexicalIndex(Protocol):
     name: str
 
+    def claim(self) -> None:
+        """Take the index for writing now, before any write (IndexBusy if another process has
+        it), so that work meant for the writer alone, such as relogging a whole store, is not
+        done by two processes."""
+
     def upsert(self, doc: IndexDoc) -> None:
         """Add the document, replacing any earlier one with the same key (buffered)."""
 

@@ -58,6 +58,10 @@ class Fts5Index:
                 self.conn.execute("BEGIN IMMEDIATE")
             return self.conn.execute(sql, args).rowcount
 
+    def claim(self) -> None:
+        """Nothing to take: SQLite lets one writer at a time into the shared file, and taking
+        its lock here would block the store's own transaction that follows."""
+
     def upsert(self, doc: IndexDoc) -> None:
         replaced = self._write("DELETE FROM fts WHERE rowid=?", (doc.key,))
         self._write(

@@ -71,6 +71,9 @@ class TantivyIndex:
                 raise
         return self._writer
 
+    def claim(self) -> None:
+        self._writing()
+
     def upsert(self, doc: IndexDoc) -> None:
         writer = self._writing()
         writer.delete_documents_by_term("key", doc.key)

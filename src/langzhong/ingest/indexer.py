@@ -105,7 +105,9 @@ class Indexer:
         if not rebuild:
             return -1
         # New, damaged, older than the log or built from another store: rebuild it whole by
-        # logging every article anew and replaying from there.
+        # logging every article anew and replaying from there; only once when processes open
+        # the store together, since claiming raises IndexBusy in all but one.
+        self.index.claim()
         with self.store.transaction():
             start = self.store.last_change()
             self.store.relog_all()
