@@ -32,20 +32,19 @@ class TranslationReranker:
         if not terms or not docs:
             return np.zeros(len(docs))
         q_ids = np.array([self.ids.get(t, -1) for t in terms])
-        known = np.flatnonzero(q_ids >= 0)
-        # Only answer words that translate into some query word matter: a small block of t(q|a).
-        block = self.table_csc[:, q_ids[known]].tocsr()
-        sources = np.unique(block.nonzero()[0])
-        table = np.zeros((len(sources), len(terms)))
-        table[:, known] = block[sources].toarray()
+        sources, table = self._translations(q_ids)
+        # Every document word is looked up once among the words that matter: the query's own
+        # (exact matches) and those that translate into them.
+        wanted, where = np.unique(
+            np.concatenate([term_hashes(terms), self.numbers[sources]]), return_inverse=True
+        )
         sizes = np.fromiter((len(d) for d in docs), np.int64, len(docs))
         lengths = np.maximum(sizes, 1).astype(float)
         owner = np.repeat(np.arange(len(docs)), sizes)
         words = np.concatenate(docs) if sizes.sum() else np.zeros(0, np.uint64)
-        query_words = _columns(words, term_hashes(terms), np.arange(len(terms)))
-        exact = _counts(owner, query_words, len(docs), len(terms))
-        source_words = _columns(words, self.numbers[sources], np.arange(len(sources)))
-        translated = _counts(owner, source_words, len(docs), len(sources)) @ table
+        counts = _counts(owner, _positions(words, wanted), len(docs), len(wanted))
+        exact = counts[:, where[: len(terms)]]
+        translated = counts[:, where[len(terms) :]] @ table
         translated /= lengths[:, None]
         background = np.where(q_ids >= 0, m.background[np.maximum(q_ids, 0)], UNSEEN)
         mixed = (1 - m.smoothing) * (
@@ -54,34 +53,53 @@ class TranslationReranker:
         weight = np.array([repeats[t] for t in terms], float)
         return np.log(mixed + m.smoothing * background) @ weight
 
+    def _translations(self, q_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The vocabulary ids of the answer words that translate into some query word, and
+        their t(q|a) as a sources × query-words table (read straight from the CSC arrays:
+        scipy's slicing costs more than the whole lookup)."""
+        table = self.table_csc
+        known = np.flatnonzero(q_ids >= 0)
+        starts, ends = table.indptr[q_ids[known]], table.indptr[q_ids[known] + 1]
+        rows = np.concatenate(
+            [table.indices[a:b] for a, b in zip(starts, ends, strict=True)] or [[]]
+        )
+        values = np.concatenate(
+            [table.data[a:b] for a, b in zip(starts, ends, strict=True)] or [[]]
+        )
+        sources, row = np.unique(rows.astype(np.int64), return_inverse=True)
+        block = np.zeros((len(sources), len(q_ids)))
+        block[row, np.repeat(known, ends - starts)] = values
+        return sources, block
+
     def rerank(
         self,
         query: Sequence[str],
         ranked: Sequence[tuple[int, float]],
         docs: Sequence[np.ndarray],
     ) -> list[tuple[int, float]]:
-        """``ranked`` (key, BM25 score) re-ordered by a blend of BM25 and the language score.
+        """``ranked`` (key, BM25 score) with its first ``len(docs)`` candidates (``docs``: their
+        terms) re-ordered by a blend of BM25 and the language score; the rest follow in BM25's
+        order, scored 0.
 
-        Both are scaled to [0, 1] within the candidates, so the blend weight means the same for
-        every question.
+        Both are scaled to [0, 1] within the re-ordered candidates, so the blend weight means
+        the same for every question.
         """
-        if len(ranked) < 2:
-            return list(ranked)
-        bm25 = np.array([s for _, s in ranked])
+        head, tail = ranked[: len(docs)], [(key, 0.0) for key, _ in ranked[len(docs) :]]
+        if len(head) < 2:
+            return [*head, *tail]
+        bm25 = np.array([s for _, s in head])
         language = self.language_scores(query, docs)
         blend = self.model.blend * _unit(language) + (1 - self.model.blend) * _unit(bm25)
         order = np.argsort(-blend, kind="stable")
-        return [(ranked[i][0], float(blend[i])) for i in order]
+        return [(head[i][0], float(blend[i])) for i in order] + tail
 
 
-def _columns(values: np.ndarray, wanted: np.ndarray, columns: np.ndarray) -> np.ndarray:
-    """For each value, the column paired with it in ``wanted``/``columns``, or -1."""
+def _positions(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """For each value, its position in the sorted ``wanted``, or -1."""
     if len(wanted) == 0 or len(values) == 0:
         return np.full(len(values), -1)
-    order = np.argsort(wanted)
-    ranked = wanted[order]
-    at = np.minimum(np.searchsorted(ranked, values), len(ranked) - 1)
-    return np.where(ranked[at] == values, columns[order][at], -1)
+    at = np.minimum(np.searchsorted(wanted, values), len(wanted) - 1)
+    return np.where(wanted[at] == values, at, -1)
 
 
 def _counts(owner: np.ndarray, columns: np.ndarray, rows: int, width: int) -> np.ndarray:

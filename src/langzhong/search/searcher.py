@@ -62,8 +62,9 @@ class Searcher:
         depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
         ranked = self.index.search(terms, max(depth, MAX_CANDIDATES))
         if self.reranker is not None:
-            docs = self.index.doc_term_hashes([key for key, _ in ranked])
-            ranked = self.reranker.rerank(terms, ranked, [docs.get(k, NO_TERMS) for k, _ in ranked])
+            head = [key for key, _ in ranked[:depth]]
+            docs = self.index.doc_term_hashes(head)
+            ranked = self.reranker.rerank(terms, ranked, [docs.get(k, NO_TERMS) for k in head])
         ranked = ranked[:MAX_CANDIDATES]
         weights = self.term_weights(list(dict.fromkeys(terms)))
         window = ranked[start : start + count]

@@ -24,7 +24,7 @@ from langzhong.text import Analyzer
 GRID = {
     "blend": (0.0, 0.2, 0.3, 0.4, 0.5, 0.7),  # 0.0 is BM25 alone: the baseline of the grid
     "exact": (0.3, 0.6),
-    "depth": (100, 300),
+    "depth": (30, 50, 100, 300),
 }
 VALIDATION_SHARE = 0.2
 
@@ -82,7 +82,7 @@ def _runs_on(
         )
         run = {}
         for i, (terms, ranked, docs) in enumerate(first_stage):
-            top = reranker.rerank(terms, ranked[:depth], docs[:depth])
+            top = reranker.rerank(terms, ranked, docs[:depth])
             run[str(i)] = {str(k): s for k, s in top[:100]}
         scores = evaluate(qrels, run)
         results.append({"blend": blend, "exact": exact, "depth": depth, **scores})
