@@ -32,7 +32,10 @@ def highlight_spans(text: str, terms: list[str]) -> tuple[tuple[int, int], ...]:
 
 def coverage(text: str, weights: dict[str, float]) -> float:
     """Summed weight of the query terms that occur in the text."""
-    folded = normalize(text)
+    return _covered(normalize(text), weights)
+
+
+def _covered(folded: str, weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in folded)
 
 
@@ -40,18 +43,18 @@ def _window(paragraph: str, weights: dict[str, float]) -> str:
     """The run of whole sentences, at most MAX_PASSAGE_CHARS long, that covers the most terms."""
     if len(paragraph) <= MAX_PASSAGE_CHARS:
         return paragraph
-    sentences = [s for s in _SENTENCE.findall(paragraph) if s]
-    best, best_score = sentences[0][:MAX_PASSAGE_CHARS], -1.0
-    for i in range(len(sentences)):
-        text = ""
-        for sentence in sentences[i:]:
-            if text and len(text) + len(sentence) > MAX_PASSAGE_CHARS:
+    # Normalised once: it keeps every offset, so each run is a slice of it.
+    folded = normalize(paragraph)
+    sentences = [m.span() for m in _SENTENCE.finditer(paragraph) if m.end() > m.start()]
+    best, best_score = (0, min(sentences[0][1], MAX_PASSAGE_CHARS)), -1.0
+    for i, (start, first_end) in enumerate(sentences):
+        for _, end in sentences[i:]:
+            if end - start > MAX_PASSAGE_CHARS and end != first_end:  # the first always counts
                 break
-            text += sentence
-            score = coverage(text, weights)
+            score = _covered(folded[start:end], weights)
             if score > best_score:
-                best, best_score = text[:MAX_PASSAGE_CHARS], score
-    return best.strip()
+                best, best_score = (start, min(end, start + MAX_PASSAGE_CHARS)), score
+    return paragraph[best[0] : best[1]].strip()
 
 
 def best_passage(article: Article, weights: dict[str, float]) -> Passage:
