@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from langzhong.config import Settings
 from langzhong.service import Service
 from langzhong.web import api, pages
+from langzhong.web.headers import SecurityHeaders
 from langzhong.web.limits import BodyTooLarge, Limits
 
 STATIC = Path(__file__).parent / "static"
@@ -57,6 +58,7 @@ def create_app(service: Service) -> FastAPI:
         rate_per_minute=settings.rate_limit_per_minute,
         max_body_bytes=settings.max_body_kb << 10,
     )
+    app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
 
     @app.exception_handler(BodyTooLarge)
     def body_too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
@@ -71,17 +73,5 @@ def create_app(service: Service) -> FastAPI:
             swagger_css_url="/docs-assets/swagger-ui.css",
             swagger_favicon_url="/docs-assets/favicon-32x32.png",
         )
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if not request.url.path.startswith("/docs"):
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:",
-            )
-        return response
 
     return app

@@ -42,8 +42,11 @@ templates.env.filters["marked"] = marked
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
+# Pages only read: run on the event loop like the API's reads (see web/api.py).
+
+
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, service: ServiceDep) -> HTMLResponse:
+async def home(request: Request, service: ServiceDep) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         "home.html",
@@ -52,14 +55,14 @@ def home(request: Request, service: ServiceDep) -> HTMLResponse:
 
 
 @router.get("/search", response_class=HTMLResponse)
-def search(
+async def search(
     request: Request,
     service: ServiceDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     page: Annotated[int, Query(ge=1, le=100)] = 1,
 ) -> HTMLResponse:
     if not q.strip():
-        return home(request, service)
+        return await home(request, service)
     answer = service.ask(q, page=page)
     pages = -(-answer.total // PAGE_SIZE)
     return templates.TemplateResponse(
@@ -76,7 +79,7 @@ def search(
 
 
 @router.get("/article/{article_id}", response_class=HTMLResponse)
-def article(request: Request, service: ServiceDep, article_id: str) -> HTMLResponse:
+async def article(request: Request, service: ServiceDep, article_id: str) -> HTMLResponse:
     found: Article | None = service.article(article_id)
     if found is None:
         raise HTTPException(404, "没有这篇文章")
