@@ -44,7 +44,7 @@ def test_search_read_and_follow_related_reading(browser, demo_server, width):
     first = page.locator(".hit").first
     assert first.locator("h2").inner_text() == SEED_TITLE
     assert first.locator(".passage mark").count() >= 1
-    assert "腰椎承重增加" in first.locator(".section-path").inner_text()
+    assert "这是因为" in first.locator(".passage").inner_text()  # the lead gives the cause
     page.screenshot(path=ARTIFACTS / f"results-{width}.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # no sideways scroll
 
@@ -87,3 +87,37 @@ def test_site_works_without_javascript(browser, demo_server):
     page.wait_for_selector(".hit")
     assert page.locator(".hit h2").first.inner_text() == RELATED_TITLE
     context.close()
+
+
+def test_crisis_page_shows_help_lines_and_no_results(browser, demo_server):
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.goto(demo_server.url + "/search?q=我不想活了")
+    crisis = page.locator(".crisis")
+    assert crisis.is_visible() and "12356" in crisis.inner_text()
+    assert page.locator(".hit").count() == 0 and page.locator(".others").count() == 0
+    hotline = page.locator("a[href='tel:12356']")
+    assert hotline.bounding_box()["height"] >= 44
+    assert page.locator("a[href='tel:120']").count() == 1
+    page.screenshot(path=ARTIFACTS / "crisis-360.png", full_page=True)
+    page.close()
+
+
+def test_emergency_page_puts_a_call_button_first(browser, demo_server):
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.goto(demo_server.url + "/search?q=胸口疼得厉害喘不上气")
+    button = page.locator(".urgent a.call-120[href='tel:120']")
+    assert button.bounding_box()["height"] >= 44
+    assert page.locator(".urgent .urgent").count() == 0  # one box, no boxes inside it
+    assert "换个说法" not in page.locator("main").inner_text()
+    assert "NHS" not in page.locator(".urgent .source").first.inner_text()[:3]
+    page.close()
+
+
+def test_child_fever_page_suggests_paediatrics(browser, demo_server):
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    page.goto(demo_server.url + "/search?q=小孩发烧39度怎么办")
+    assert "儿科" in page.locator(".department").inner_text()
+    assert "100 条以上" not in page.locator("main").inner_text()
+    assert page.locator(".hit").count() <= 5
+    page.screenshot(path=ARTIFACTS / "child-fever-360.png", full_page=True)
+    page.close()

@@ -86,6 +86,6 @@ def test_results_are_numbered_across_pages(tmp_path):
         (pages / f"{i}.txt").write_text(f"头痛问题{i}\n头痛的第{i}种情况说明。", "utf-8")
     home = tmp_path / "home"
     run_cli("ingest", str(pages), home=home)
-    last = run_cli("ask", "头痛", "-n", "10", "--page", "3", home=home).stdout
+    last = run_cli("ask", "头痛", "--all", "-n", "10", "--page", "3", home=home).stdout
     numbers = [line.split(".")[0] for line in last.splitlines() if line[:1].isdigit()]
     assert numbers == ["21", "22", "23", "24", "25"]

@@ -85,7 +85,8 @@ def test_reranker_prefers_the_answer_that_translates_into_the_question():
     reranker = TranslationReranker(model)
     ranked = [(1, 5.0), (2, 4.0)]  # BM25 put the headache answer first
     docs = [term_hashes(["偏头痛", "休息"]), term_hashes(["腹泻", "补液"])]
-    assert [key for key, _ in reranker.rerank(["拉肚子"], ranked, docs)] == [2, 1]
+    language = reranker.language_scores(["拉肚子"], docs)
+    assert [key for key, _ in reranker.rerank(ranked, language)] == [2, 1]
 
 
 def test_eval_command_writes_the_report(tmp_path):

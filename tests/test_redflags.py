@@ -115,7 +115,8 @@ def test_there_are_enough_phrasings_and_every_rule_is_exercised():
 def test_every_rule_names_its_source_and_what_to_do():
     for rule in rules():
         assert rule.flag.source and rule.flag.advice and rule.flag.sign
-        assert rule.flag.level in ("emergency", "urgent")
+        assert rule.flag.source_zh and not rule.flag.source_zh.isascii()  # shown in Chinese
+        assert rule.flag.level in ("crisis", "emergency", "urgent")
 
 
 def test_negation_only_denies_its_own_clause():

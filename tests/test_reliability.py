@@ -131,7 +131,8 @@ def _index_after_reopening(home, last_title: str | None) -> tuple[int, bool]:
     try:
         service.catch_up()
         found = last_title is None or any(
-            hit.title == last_title for hit in service.ask(last_title, page_size=100).hits
+            hit.title == last_title
+            for hit in service.ask(last_title, page_size=100, everything=True).hits
         )
         return service.index.doc_count(), found
     finally:

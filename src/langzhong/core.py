@@ -90,6 +90,8 @@ class Hit(_Frozen):
     url: str | None = None
     department: str | None = None
     score: float
+    # Calibrated probability that this document answers the question (None: no model loaded).
+    confidence: float | None = None
     section: str | None = None
     passage: str = ""
     highlights: tuple[tuple[int, int], ...] = ()
@@ -99,24 +101,35 @@ class Hit(_Frozen):
 class RedFlag(_Frozen):
     """An emergency sign named in the question, with what to do and where the rule comes from.
 
-    ``level`` is "emergency" (call 120 / go to the emergency department now) or "urgent" (see a
-    doctor today).
+    ``level`` is "crisis" (thoughts of suicide or self-harm: help lines, no search results),
+    "emergency" (call 120 / go to the emergency department now) or "urgent" (see a doctor today).
+    ``source`` names the rule's sources as written (English), ``source_zh`` as the page shows them.
     """
 
     id: str
-    level: Literal["emergency", "urgent"]
+    level: Literal["crisis", "emergency", "urgent"]
     sign: str
     advice: str
     source: str
+    source_zh: str = ""
 
 
 class Answer(_Frozen):
-    """Everything the answer page shows for one question."""
+    """Everything the answer page shows for one question.
+
+    By default ``hits`` are the confident ones only and ``total`` counts them; ``more`` counts the
+    other ranked documents, which ``everything`` (``all=true``) lists page by page, each with its
+    confidence. ``abstained``: no document answers the question confidently. ``crisis``: the
+    question speaks of suicide or self-harm, and only help is shown.
+    """
 
     query: str
     hits: tuple[Hit, ...] = ()
     red_flags: tuple[RedFlag, ...] = ()
     department: str | None = None
     abstained: bool = False
+    crisis: bool = False
+    everything: bool = False
     total: int = 0
+    more: int = 0
     page: int = 1

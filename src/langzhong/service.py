@@ -11,11 +11,13 @@ from typing import IO
 from langzhong.answer.compose import PAGE_SIZE, compose
 from langzhong.config import Settings
 from langzhong.core import Answer, Article
+from langzhong.data import load_shipped
 from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
 from langzhong.ingest.indexer import Indexer
 from langzhong.ingest.sources import Rejection, read_jsonl
 from langzhong.ingest.writer import IngestReport, Outcome, Writer, ingest_paths
 from langzhong.search import Searcher
+from langzhong.search.confidence import ConfidenceModel
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.translation import TranslationModel
 from langzhong.store import ArticleStore
@@ -23,16 +25,20 @@ from langzhong.text import default_analyzer
 
 DEMO_FILES = ("000_11c99a0e30aa1c9d.txt", "medical-dialogue-im.jsonl.gz")
 BACKUP_MAX_BYTES = 64 << 30  # a backup is one file of the whole store: no per-page limit
-RERANKER_FILE = "translation.npz"  # built by `langzhong train` (see docs/ranking.md)
+# Both built by `langzhong train` (see docs/ranking.md).
+RERANKER_FILE = "translation.npz"
+CONFIDENCE_FILE = "confidence.npz"
 
 
 def shipped_reranker() -> TranslationReranker | None:
     """The reranker trained on the train split of the demo dataset, when the package has one."""
-    model = resources.files("langzhong.data").joinpath(RERANKER_FILE)
-    if not model.is_file():
-        return None
-    with resources.as_file(model) as path:
-        return TranslationReranker(TranslationModel.load(path))
+    model = load_shipped(RERANKER_FILE, TranslationModel.load)
+    return TranslationReranker(model) if model else None
+
+
+def shipped_confidence() -> ConfidenceModel | None:
+    """The per-hit confidence model trained with the shipped reranker, when the package has one."""
+    return load_shipped(CONFIDENCE_FILE, ConfidenceModel.load)
 
 
 @contextmanager
@@ -57,7 +63,9 @@ class Service:
         self.analyzer = default_analyzer()
         self.writer = Writer(self.store)
         self.indexer = Indexer(self.store, self.index, self.analyzer)
-        self.searcher = Searcher(self.store, self.index, self.analyzer, shipped_reranker())
+        self.searcher = Searcher(
+            self.store, self.index, self.analyzer, shipped_reranker(), shipped_confidence()
+        )
 
     def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:
         """Index what the store holds and the index lacks (after a crash, or another process's
@@ -137,10 +145,17 @@ class Service:
         """Load an export: every article under its own id, nothing merged (see ``export``)."""
         return self.write_articles(read_jsonl(path, max_bytes=BACKUP_MAX_BYTES), dedupe=False)
 
-    def ask(self, query: str, page: int = 1, page_size: int = PAGE_SIZE) -> Answer:
+    def ask(
+        self, query: str, page: int = 1, page_size: int = PAGE_SIZE, everything: bool = False
+    ) -> Answer:
+        """The confident hits for the question (``everything``: the whole ranking, page by page,
+        each hit with its confidence)."""
         page = max(page, 1)
-        results = self.searcher.search(query, start=(page - 1) * page_size, count=page_size)
-        return compose(query, results, page=page)
+        start = (page - 1) * page_size
+        results = self.searcher.search(
+            query, start=start, count=page_size, confident=not everything
+        )
+        return compose(query, results, page=page, everything=everything)
 
     def article(self, article_id: str) -> Article | None:
         return self.store.get(article_id)

@@ -3,29 +3,18 @@
 from __future__ import annotations
 
 from langzhong.answer.department import department_for_text, suggest_department
-from langzhong.answer.passages import best_passage, coverage
+from langzhong.answer.passages import best_passage
 from langzhong.answer.redflags import red_flags
-from langzhong.core import Answer, Article, Hit
+from langzhong.core import Answer, Hit
 from langzhong.search.searcher import Candidate, Results
+from langzhong.text import default_analyzer
 
 PAGE_SIZE = 10
-# Share of the question's weighted terms that the best article must contain; below it, or when
-# the question names no medical word at all, the page says "no good answer found" instead of
-# showing junk. Calibrated on held-out questions: see docs/abstention.md.
-MIN_COVERAGE = 0.4
 
 
-def answer_coverage(article: Article, weights: dict[str, float]) -> float:
-    """How much of the question (by term weight) the article speaks to, from 0 to 1."""
-    total = sum(weights.values())
-    if total <= 0:
-        return 0.0
-    return coverage(f"{article.title}\n{article.body_text()}", weights) / total
-
-
-def to_hit(candidate: Candidate, weights: dict[str, float]) -> Hit:
+def to_hit(candidate: Candidate, weights: dict[str, float], query: str = "") -> Hit:
     article = candidate.article
-    passage = best_passage(article, weights)
+    passage = best_passage(article, weights, query, default_analyzer().medical_words)
     return Hit(
         id=article.id,
         title=article.title,
@@ -35,6 +24,7 @@ def to_hit(candidate: Candidate, weights: dict[str, float]) -> Hit:
         url=article.url,
         department=article.department,
         score=candidate.score,
+        confidence=None if candidate.confidence is None else round(candidate.confidence, 4),
         section=passage.section,
         passage=passage.text,
         highlights=passage.highlights,
@@ -42,25 +32,33 @@ def to_hit(candidate: Candidate, weights: dict[str, float]) -> Hit:
     )
 
 
-def compose(
-    query: str, results: Results, page: int = 1, min_coverage: float = MIN_COVERAGE
-) -> Answer:
-    """The answer page for ``results``, whose candidates are the page's window of the ranking."""
+def compose(query: str, results: Results, page: int = 1, everything: bool = False) -> Answer:
+    """The answer page for ``results``, whose candidates are the page's window of the ranking
+    (of its confident part unless ``everything``).
+
+    Thoughts of suicide or self-harm get no search results at all, only help. Otherwise the page
+    abstains when no document answers confidently, or when the question names no medical word
+    (nor is an article's own title): the confidence model learned on medical questions only,
+    and off-topic ones still find confident-looking hits (docs/abstention.md).
+    """
     flags = red_flags(query)
-    best = results.best
-    abstained = (
-        best is None
-        or not (results.medical or department_for_text(query))
-        or answer_coverage(best, results.term_weights) < min_coverage
-    )
-    shown = () if abstained else results.candidates
-    hits = tuple(to_hit(c, results.term_weights) for c in shown)
+    crisis = any(flag.level == "crisis" for flag in flags)
+    answerable = results.medical or results.titled or department_for_text(query) is not None
+    abstained = crisis or results.confident == 0 or not answerable
+    if crisis:
+        shown: tuple[Candidate, ...] = ()
+    else:
+        shown = results.candidates if everything or not abstained else ()
+    hits = tuple(to_hit(c, results.term_weights, query) for c in shown)
     return Answer(
         query=query,
         hits=hits,
         red_flags=flags,
-        department=suggest_department(query, hits, flags),
+        department=suggest_department(query, hits, flags, results.terms),
         abstained=abstained,
-        total=0 if abstained else results.total,
+        crisis=crisis,
+        everything=everything,
+        total=results.total if shown else 0,
+        more=0 if crisis else results.ranked - (0 if abstained else results.confident),
         page=max(page, 1),
     )

@@ -1,17 +1,34 @@
-"""Which department to see (keywords per department in data/departments.toml)."""
+"""Which department to see, decided from the question itself.
+
+In this order: an emergency or crisis (急诊科); who the patient is and what happened
+(data/department_rules.toml: a child, pregnancy, after an operation, teeth, eyes, ENT, skin);
+the illness words the question names (data/departments.toml); the department classifier learned
+from the dataset's labels (answer/department_model.py), when it is sure enough; and only then, as
+a weak tie-breaker, the departments of the best hits.
+"""
 
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Sequence
 
+from langzhong.answer.department_model import DepartmentModel
 from langzhong.answer.rules import load_toml
 from langzhong.core import Hit, RedFlag
+from langzhong.data import load_shipped
 from langzhong.text import normalize
 
 EMERGENCY_DEPARTMENT = "急诊科"
-HIT_VOTES = 5  # how many of the best hits vote when the question names no department's words
+CHILD_DEPARTMENT = "儿科"
+CHILD_AGE = 14  # under this age a patient is seen in paediatrics
+HIT_VOTES = 5  # how many of the best hits vote when nothing else decides
+MODEL_FILE = "department.npz"  # built by `langzhong train`
+MIN_POSTERIOR = 0.6  # below it the classifier's guess is not shown
+_DIGITS = {d: i for i, d in enumerate("零一二三四五六七八九")} | {"两": 2}
+_AGE = re.compile(r"([0-9]{1,3}|[一二两三四五六七八九十]{1,3})(?:周岁|岁)")
+_MONTHS_OLD = re.compile(r"([0-9]{1,2}|[一二两三四五六七八九十]{1,3})个(?:多)?月(?:大|的)")
 
 
 @functools.cache
@@ -22,6 +39,35 @@ def _keywords() -> tuple[tuple[str, tuple[str, ...]], ...]:
     )
 
 
+@functools.cache
+def _rules() -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+    return tuple(
+        (rule["department"], tuple(re.compile(p) for p in rule["patterns"]))
+        for rule in load_toml("department_rules.toml")["rule"]
+    )
+
+
+@functools.cache
+def aliases() -> dict[str, str]:
+    """The dataset's department labels as the site names them."""
+    return load_toml("department_rules.toml").get("aliases", {})
+
+
+@functools.cache
+def shipped_model() -> DepartmentModel | None:
+    return load_shipped(MODEL_FILE, DepartmentModel.load)
+
+
+def _number(text: str) -> int:
+    """An age written in digits or in Chinese numerals up to 99 (三, 十二, 二十)."""
+    if text.isdigit():
+        return int(text)
+    if "十" not in text:
+        return _DIGITS.get(text[-1], 0)
+    tens, _, ones = text.partition("十")
+    return _DIGITS.get(tens, 1) * 10 + _DIGITS.get(ones, 0)
+
+
 def department_for_text(text: str) -> str | None:
     """The department whose keywords the text names most, or None."""
     folded = normalize(text)
@@ -30,19 +76,55 @@ def department_for_text(text: str) -> str | None:
     return best[0][0] if best and best[0][1] > 0 else None
 
 
-def suggest_department(
-    question: str, hits: Sequence[Hit] = (), flags: Sequence[RedFlag] = ()
+def department_from_rules(question: str) -> str | None:
+    """Who the patient is and what happened: the first rule that matches, or None."""
+    text = normalize(question)
+    ages = [_number(match) for match in _AGE.findall(text)]
+    adult = bool(ages) and min(ages) >= CHILD_AGE
+    if not adult and (any(age < CHILD_AGE for age in ages) or _MONTHS_OLD.search(text)):
+        return CHILD_DEPARTMENT
+    for department, patterns in _rules():
+        if department == CHILD_DEPARTMENT and adult:
+            continue  # 「我儿子30岁」 is an adult
+        if any(pattern.search(text) for pattern in patterns):
+            return department
+    return None
+
+
+def department_from_classifier(
+    terms: Sequence[str], model: DepartmentModel | None = None
 ) -> str | None:
-    """Emergency signs first, then the question's own words, then its best hits' departments."""
-    if any(flag.level == "emergency" for flag in flags):
+    model = model or shipped_model()
+    if model is None:
+        return None
+    label, probability = model.predict(terms)
+    if label is None or probability < MIN_POSTERIOR:
+        return None
+    return aliases().get(label, label)
+
+
+def suggest_department(
+    question: str,
+    hits: Sequence[Hit] = (),
+    flags: Sequence[RedFlag] = (),
+    terms: Sequence[str] = (),
+    classifier: DepartmentModel | None = None,
+) -> str | None:
+    """The department for the question (``terms``: its search terms, for ``classifier``, by
+    default the shipped one)."""
+    if any(flag.level in ("crisis", "emergency") for flag in flags):
         return EMERGENCY_DEPARTMENT
-    named = department_for_text(question)
-    if named:
-        return named
+    decided = (
+        department_from_rules(question)
+        or department_for_text(question)
+        or department_from_classifier(terms, classifier)
+    )
+    if decided:
+        return decided
     votes: Counter[str] = Counter()
     for rank, hit in enumerate(hits[:HIT_VOTES], start=1):
         department = hit.department or department_for_text(hit.title)
         if department:
-            votes[department] += 1 / rank
+            votes[aliases().get(department, department)] += 1 / rank
     best = votes.most_common(1)
     return best[0][0] if best else None

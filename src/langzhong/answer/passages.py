@@ -1,4 +1,11 @@
-"""The paragraph that best answers the question, trimmed to a readable window, words marked."""
+"""The paragraph that best answers the question, trimmed to a readable window, words marked.
+
+A paragraph scores by the IDF weight of the question's terms it holds; a term it lacks still
+earns part of its weight for each of its characters the paragraph holds (发酸 → 腰酸背痛 share
+酸, which no segmentation does). When the question asks why (为什么) or what to do (怎么办),
+sentences that give a cause or an action score more. A passage never stops on a colon: what the
+colon announces follows it.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,14 @@ from langzhong.text import normalize
 
 MAX_PASSAGE_CHARS = 300
 HEADING_SHARE = 0.5  # a query word in the section's heading counts half as much as in the text
+SUBWORD_SHARE = 0.5  # a missing term's characters together earn at most half its weight
+CUE_SHARE = 0.3  # a cause or action sentence, for such a question: this share of the question
 _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]?")
+_ASKS_CAUSE = re.compile(r"为什么|为啥|怎么回事|什么原因|啥原因|原因|怎么会|是什么引起|咋回事")
+_ASKS_ACTION = re.compile(r"怎么办|咋办|如何|怎么治|怎样|怎么处理|吃什么药|能不能|可以吗|要不要")
+_CAUSE = re.compile(r"因为|由于|原因|导致|引起|所致|造成|是因")
+_ACTION = re.compile(r"建议|应该|应当|需要|注意|治疗|服用|口服|及时|就医|可以|避免|多喝|休息")
+_ENDS_ON_COLON = re.compile(r"[:：]\s*$")
 
 
 def highlight_spans(text: str, terms: list[str]) -> tuple[tuple[int, int], ...]:
@@ -39,8 +53,33 @@ def _covered(folded: str, weights: dict[str, float]) -> float:
     return sum(w for t, w in weights.items() if t in folded)
 
 
-def _window(paragraph: str, weights: dict[str, float]) -> str:
-    """The run of whole sentences, at most MAX_PASSAGE_CHARS long, that covers the most terms."""
+class _Scorer:
+    """Scores normalised text for one question: terms, their characters, and cue sentences."""
+
+    def __init__(self, query: str, weights: dict[str, float]) -> None:
+        self.weights = weights
+        self.cues = [
+            cue
+            for asks, cue in ((_ASKS_CAUSE, _CAUSE), (_ASKS_ACTION, _ACTION))
+            if asks.search(query)
+        ]
+        self.cue_weight = CUE_SHARE * sum(weights.values())
+
+    def __call__(self, folded: str) -> float:
+        score = 0.0
+        for term, weight in self.weights.items():
+            if term in folded:
+                score += weight
+            elif len(term) > 1:
+                held = sum(char in folded for char in term)
+                score += SUBWORD_SHARE * weight * held / len(term)
+        if any(cue.search(folded) for cue in self.cues):
+            score += self.cue_weight
+        return score
+
+
+def _window(paragraph: str, score: _Scorer) -> str:
+    """The run of whole sentences, at most MAX_PASSAGE_CHARS long, that scores best."""
     if len(paragraph) <= MAX_PASSAGE_CHARS:
         return paragraph
     # Normalised once: it keeps every offset, so each run is a slice of it.
@@ -51,28 +90,45 @@ def _window(paragraph: str, weights: dict[str, float]) -> str:
         for _, end in sentences[i:]:
             if end - start > MAX_PASSAGE_CHARS and end != first_end:  # the first always counts
                 break
-            score = _covered(folded[start:end], weights)
-            if score > best_score:
-                best, best_score = (start, min(end, start + MAX_PASSAGE_CHARS)), score
+            value = score(folded[start:end])
+            if value > best_score:
+                best, best_score = (start, min(end, start + MAX_PASSAGE_CHARS)), value
     return paragraph[best[0] : best[1]].strip()
 
 
-def best_passage(article: Article, weights: dict[str, float]) -> Passage:
-    """Score each paragraph by the weights of the query terms it holds; the best one wins.
-
-    For a question with its doctor's answer only the answer is a passage: the patient's own
-    words do not answer anything.
-    """
+def _answering_paragraphs(article: Article) -> list[tuple[str | None, str]]:
+    """The lead and every section paragraph; for a question with its doctor's answer only the
+    answer: the patient's own words do not answer anything."""
     paragraphs = article.paragraphs()
     if article.kind == "qa":
-        paragraphs = [(label, text) for label, text in paragraphs if label is not None]
+        return [(label, text) for label, text in paragraphs if label is not None]
+    return paragraphs
+
+
+def best_passage(
+    article: Article,
+    weights: dict[str, float],
+    query: str = "",
+    marked: frozenset[str] = frozenset(),
+) -> Passage:
+    """The best-scoring paragraph's best window. Highlights mark the query terms; a
+    one-character term only when it is in ``marked`` (medical words such as 胃), since 活 or 看
+    inside unrelated words is noise."""
+    paragraphs = _answering_paragraphs(article)
     if not paragraphs:
         return Passage(text="")
-    best_label, best_text, best_score = paragraphs[0][0], paragraphs[0][1], 0.0
-    for label, text in paragraphs:
-        score = coverage(text, weights) + HEADING_SHARE * coverage(label or "", weights)
-        if score > best_score:
-            best_label, best_text, best_score = label, text, score
-    text = _window(best_text, weights)
-    terms = sorted(weights, key=len, reverse=True)
-    return Passage(text=text, section=best_label, highlights=highlight_spans(text, terms))
+    score = _Scorer(query, weights)
+    chosen, best_score = 0, 0.0
+    for i, (label, text) in enumerate(paragraphs):
+        heading = label or article.title  # the lead sits under the article's title
+        value = score(normalize(text)) + HEADING_SHARE * coverage(heading, weights)
+        if value > best_score:
+            chosen, best_score = i, value
+    label, text = paragraphs[chosen]
+    text = _window(text, score)
+    for _, following in paragraphs[chosen + 1 :]:
+        if not _ENDS_ON_COLON.search(text) or len(text) >= 2 * MAX_PASSAGE_CHARS:
+            break
+        text = f"{text}\n{_window(following, score)}"
+    terms = sorted((t for t in weights if len(t) > 1 or t in marked), key=len, reverse=True)
+    return Passage(text=text, section=label, highlights=highlight_spans(text, terms))

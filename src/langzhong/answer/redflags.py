@@ -12,6 +12,7 @@ from langzhong.text import normalize
 
 # A sign right after a negation in the same clause is denied, not reported: 没有发烧, 不发烧了.
 _NEGATED_TAIL = re.compile(r"(没有|没|无|不|未|否认|并无|从未)[^，。,.;；!?！？]{0,3}$")
+LEVELS = ("crisis", "emergency", "urgent")
 _CLAUSE_END = re.compile(r"[，。,.;；!?！？\n]")
 
 
@@ -52,6 +53,7 @@ def rules() -> tuple[Rule, ...]:
                 sign=raw["sign"],
                 advice=raw["advice"],
                 source=raw["source"],
+                source_zh=raw["source_zh"],
             ),
             patterns=tuple(re.compile(p) for p in raw["patterns"]),
             context=tuple(normalize(word) for word in raw.get("context", ())),
@@ -61,7 +63,7 @@ def rules() -> tuple[Rule, ...]:
 
 
 def red_flags(question: str) -> tuple[RedFlag, ...]:
-    """The red-flag signs the question describes, emergencies first."""
+    """The red-flag signs the question describes, the most pressing first."""
     text = normalize(question)
     found = [rule.flag for rule in rules() if rule.matches(text)]
-    return tuple(sorted(found, key=lambda flag: flag.level != "emergency"))
+    return tuple(sorted(found, key=lambda flag: LEVELS.index(flag.level)))

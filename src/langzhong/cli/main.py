@@ -133,13 +133,18 @@ def ingest(
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("-n", "--limit", default=5, show_default=True, type=click.IntRange(1, 100))
 @click.option("--page", default=1, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--all", "everything", is_flag=True, help="The whole ranking, each hit with its confidence."
+)
 @click.pass_context
-def ask(ctx: click.Context, question: str, as_json: bool, limit: int, page: int) -> None:
-    """Answer a question: the best articles, each with the passage that answers it."""
+def ask(
+    ctx: click.Context, question: str, as_json: bool, limit: int, page: int, everything: bool
+) -> None:
+    """Answer a question: the articles that answer it confidently, each with its passage."""
     if not question.strip():
         _fail("the question is empty")
     service = _open(ctx, demo=True)
-    answer = service.ask(question, page=page, page_size=limit)
+    answer = service.ask(question, page=page, page_size=limit, everything=everything)
     if as_json:
         click.echo(answer.model_dump_json(indent=2))
     else:
@@ -153,14 +158,33 @@ def _highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> Text:
     return shown
 
 
+CRISIS_LINES = (
+    "你并不孤单，现在就可以找人谈谈：",
+    "  12356          全国统一心理援助热线",
+    "  400-161-9995   希望24热线（24 小时）",
+    "  010-82951332   北京心理危机研究与干预中心（24 小时）",
+    "  120            已经伤害了自己或有立即的危险时，或去最近医院的急诊",
+)
+
+
 def _print_answer(answer: Answer, page_size: int) -> None:
-    if not answer.hits:
-        out.print("没有找到相关内容。No matching articles; please ask a doctor.")
+    if answer.crisis:
+        out.print(Text("\n".join(CRISIS_LINES), style="bold green"))
         return
+    for flag in answer.red_flags:
+        out.print(Text(f"⚠ {flag.sign}：{flag.advice}", style="bold red"))
+    if answer.department:
+        out.print(Text(f"建议就诊科室：{answer.department}"))
+    if not answer.hits:
+        out.print("没有找到足够可靠的答案。No reliable answer in the corpus; please ask a doctor.")
+        return
+    if not answer.everything:
+        out.print(Text(f"找到 {answer.total} 条相关回答", style="dim"))
     for rank, hit in enumerate(answer.hits, start=(answer.page - 1) * page_size + 1):
         out.print(Text(f"{rank}. {hit.title}", style="bold"))
         meta = " · ".join(x for x in (hit.source, hit.date, hit.department) if x)
-        out.print(Text(f"   {meta} · score {hit.score:.2f} · id {hit.id}", style="dim"))
+        confidence = "" if hit.confidence is None else f" · confidence {hit.confidence:.2f}"
+        out.print(Text(f"   {meta} · score {hit.score:.2f}{confidence} · id {hit.id}", style="dim"))
         if hit.section:
             out.print(Text(f"   {hit.section}", style="cyan"))
         out.print(Text("   ").append(_highlighted(hit.passage, hit.highlights)))

@@ -9,14 +9,16 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from langzhong.answer.department import MODEL_FILE as DEPARTMENT_FILE
 from langzhong.cli.main import err, main, out
 from langzhong.evaluation.dataset import load_rows, split
+from langzhong.evaluation.departments import department_accuracy
 from langzhong.evaluation.harness import load_task, run_eval
 from langzhong.evaluation.systems import PEERS, Dense, Langzhong
 from langzhong.evaluation.tasks import TASKS
 from langzhong.search.rerank import TranslationReranker
-from langzhong.search.training import fit_reranker
-from langzhong.service import RERANKER_FILE
+from langzhong.search.training import fit_department_model, fit_models
+from langzhong.service import CONFIDENCE_FILE, RERANKER_FILE
 from langzhong.text import default_analyzer
 
 BASELINE = "bm25s-jieba"
@@ -38,21 +40,42 @@ _data_option = click.option(
 @_data_option
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Where to write the model (default: the one the package ships and search uses).",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write the models to (default: the package's, which search uses).",
 )
 def train(data: Path | None, out: Path | None) -> None:
-    """Train the reranker on the train split (the evaluation split is never seen)."""
+    """Train the reranker and the confidence model on the train split (the evaluation split is
+    never seen)."""
     rows, _ = split(load_rows(data or _bundled_data()))
-    model, grid = fit_reranker(
-        rows, default_analyzer(), on_step=lambda s: err.print(f"training: {s}")
-    )
-    target = out or Path(str(resources.files("langzhong.data").joinpath(RERANKER_FILE)))
-    model.save(target)
-    _print_grid(grid)
+    trained = fit_models(rows, default_analyzer(), on_step=lambda s: err.print(f"training: {s}"))
+    folder = out or Path(str(resources.files("langzhong.data").joinpath("")))
+    folder.mkdir(parents=True, exist_ok=True)
+    model, confidence = trained.reranker, trained.confidence
+    model.save(folder / RERANKER_FILE)
+    confidence.save(folder / CONFIDENCE_FILE)
+    departments = fit_department_model(rows, default_analyzer())
+    departments.save(folder / DEPARTMENT_FILE)
+    _print_grid(trained.grid)
+    _print_confidence(trained.confidence_report)
     err.print(
-        f"wrote {target} ({target.stat().st_size >> 10} KiB): blend {model.blend}, "
-        f"exact {model.exact}, depth {model.depth}, {model.table.nnz} translations"
+        f"wrote {folder / RERANKER_FILE}: blend {model.blend}, exact {model.exact}, "
+        f"depth {model.depth}, {model.table.nnz} translations; {folder / CONFIDENCE_FILE}: "
+        f"threshold {confidence.threshold}; {folder / DEPARTMENT_FILE}: "
+        f"{len(departments.labels)} departments, {len(departments.vocab)} words"
+    )
+
+
+def _print_confidence(report: dict) -> None:
+    table = Table(title=f"confidence on {report['threshold_questions']} validation questions")
+    for column in ("band", "n", "predicted", "observed"):
+        table.add_column(column, justify="right")
+    for row in report["reliability"]:
+        table.add_row(*(str(row[c]) for c in ("band", "n", "predicted", "observed")))
+    err.print(table)
+    err.print(
+        f"threshold {report['threshold']}: Brier {report['brier']}, relevant in top 10 "
+        f"{report['relevant_in_top10']:.3f}, among shown {report['relevant_shown']:.3f} "
+        f"(ratio {report['kept_ratio']:.3f}), {report['mean_shown']:.2f} hits shown"
     )
 
 
@@ -75,6 +98,12 @@ def _print_grid(grid: list[dict]) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="A local sentence-transformers model to compare with.",
 )
+@click.option(
+    "--unanswerable",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Questions the corpus cannot answer, one a line: how many hits they are shown "
+    "(default: tests/data/unanswerable.txt of a source checkout, when there is one).",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-peers", is_flag=True, help="Measure langzhong alone.")
 def evaluate(
@@ -83,6 +112,7 @@ def evaluate(
     train_path: Path | None,
     test_path: Path | None,
     model: Path | None,
+    unanswerable: Path | None,
     json_out: Path | None,
     no_peers: bool,
 ) -> None:
@@ -92,15 +122,19 @@ def evaluate(
     the answers of both.
     """
     try:
-        task, train_rows = load_task(task_name, data or _bundled_data(), train_path, test_path)
+        task, train_rows, test_rows = load_task(
+            task_name, data or _bundled_data(), train_path, test_path
+        )
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     err.print(f"{task.name}: {len(task.queries)} queries, {len(task.corpus)} documents")
-    reranker_model, _ = fit_reranker(
+    trained = fit_models(
         train_rows, default_analyzer(), on_step=lambda s: err.print(f"training: {s}")
     )
+    unanswerable = unanswerable or _checkout_unanswerable()
+    questions = _lines(unanswerable) if unanswerable else []
     systems = [
-        Langzhong(TranslationReranker(reranker_model)),
+        Langzhong(TranslationReranker(trained.reranker), trained.confidence, questions),
         Langzhong(None, name="langzhong-bm25-only"),
     ]
     if not no_peers:
@@ -108,10 +142,42 @@ def evaluate(
     if model:
         systems.append(Dense(model))
     report = run_eval(task, systems, on_system=lambda name: err.print(f"running {name}…"))
+    report["department"] = {
+        k: round(v, 4) if isinstance(v, float) else v
+        for k, v in department_accuracy(
+            fit_department_model(train_rows, default_analyzer()),
+            test_rows,
+            default_analyzer(),
+            _labelled_departments(),
+        ).items()
+    }
     _print_report(report)
     if json_out:
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
         err.print(f"wrote {json_out}")
+
+
+CHECKOUT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
+
+
+def _checkout_unanswerable() -> Path | None:
+    """tests/data/unanswerable.txt beside the package, in a source checkout."""
+    path = CHECKOUT_DATA / "unanswerable.txt"
+    return path if path.is_file() else None
+
+
+def _labelled_departments() -> list[tuple[str, set[str]]]:
+    """tests/data/departments.tsv of a source checkout: questions and accepted departments."""
+    path = CHECKOUT_DATA / "departments.tsv"
+    if not path.is_file():
+        return []
+    pairs = (line.split("\t") for line in _lines(path))
+    return [(question, set(accepted.split("|"))) for question, accepted in pairs]
+
+
+def _lines(path: Path) -> list[str]:
+    text = path.read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
 
 
 def _print_report(report: dict) -> None:
@@ -131,6 +197,30 @@ def _print_report(report: dict) -> None:
             f"{s['seconds']:.1f}",
         )
     out.print(table)
+    for name, s in systems.items():
+        if "precision" in s:
+            p = s["precision"]
+            line = (
+                f"{name}, confidence ≥ {p['threshold']}: relevant answer among the shown hits "
+                f"{p['relevant_shown']:.3f} vs {p['relevant_in_top10']:.3f} in the uncut top 10 "
+                f"(ratio {p['kept_ratio']:.3f}, target ≥ 0.9); {p['mean_shown']:.2f} hits shown "
+                "per question (target ≤ 5)"
+            )
+            if "unanswerable_mean_shown" in p:
+                line += (
+                    f"; {p['unanswerable_mean_shown']:.2f} per unanswerable question "
+                    f"({p['unanswerable_questions']} questions, target ≤ 1.5)"
+                )
+            out.print(line)
+    if "department" in report:
+        d = report["department"]
+        line = (
+            f"department on {d['test_rows']} test rows (dataset labels): classifier alone "
+            f"{d['classifier_accuracy']:.3f}, suggested {d['suggested_accuracy']:.3f}"
+        )
+        if "labelled_accuracy" in d:
+            line += f"; {d['labelled_accuracy']:.3f} on {d['labelled_questions']} hand-labelled"
+        out.print(line)
 
 
 RANK_BM25_MAX_DOCS = 10_000  # rank_bm25 scores every document in Python: measured at 10k only

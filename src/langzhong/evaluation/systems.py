@@ -9,16 +9,19 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
+from langzhong.answer.compose import PAGE_SIZE
 from langzhong.config import Settings
 from langzhong.core import Article, Section
 from langzhong.evaluation.metrics import Run
 from langzhong.evaluation.tasks import Task
+from langzhong.search.confidence import ConfidenceModel
+from langzhong.search.confidence_training import reliability
 from langzhong.search.rerank import TranslationReranker
 
 DEPTH = 100
@@ -34,11 +37,23 @@ class System(Protocol):
 class Langzhong:
     """The product's search, on a store holding only the task's corpus.
 
-    ``reranker`` is what was trained on the task's train rows; None measures BM25 alone.
+    ``reranker`` is what was trained on the task's train rows; None measures BM25 alone. With a
+    ``confidence`` model it also records which hits the answer page would show, for the test
+    questions and for ``unanswerable`` ones (questions the corpus cannot answer).
     """
 
-    def __init__(self, reranker: TranslationReranker | None, name: str = "langzhong") -> None:
-        self.reranker, self.name = reranker, name
+    def __init__(
+        self,
+        reranker: TranslationReranker | None,
+        confidence: ConfidenceModel | None = None,
+        unanswerable: Sequence[str] = (),
+        name: str = "langzhong",
+    ) -> None:
+        self.reranker, self.confidence, self.name = reranker, confidence, name
+        self.unanswerable = list(unanswerable)
+        self.shown: dict[str, list[str]] = {}
+        self.confidences: dict[str, dict[str, float]] = {}
+        self.unanswerable_shown: list[int] = []
 
     def run(self, task: Task) -> Run:
         from langzhong.service import Service  # the same wiring as the CLI and the site
@@ -46,6 +61,7 @@ class Langzhong:
         with tempfile.TemporaryDirectory() as tmp:
             service = Service(Settings.load(Path(tmp)))
             service.searcher.reranker = self.reranker
+            service.searcher.confidence = self.confidence
             articles = [
                 Article(
                     id=doc,
@@ -60,8 +76,43 @@ class Langzhong:
             for qid, text in task.queries.items():
                 results = service.searcher.search(text, count=DEPTH)
                 run[qid] = {c.article.id: c.score for c in results.candidates}
+                if self.confidence is not None:
+                    self.shown[qid] = [hit.id for hit in service.ask(text).hits]
+                    self.confidences[qid] = {
+                        c.article.id: c.confidence for c in results.candidates if c.confidence
+                    }
+            if self.confidence is not None:
+                self.unanswerable_shown = [len(service.ask(q).hits) for q in self.unanswerable]
             service.close()
         return run
+
+    def precision(self, qrels: dict[str, dict[str, int]], run: Run) -> dict[str, float]:
+        """What the confidence cut shows, beside the uncut first page (see docs/ranking.md)."""
+        top10 = {q: sorted(docs, key=docs.get, reverse=True)[:PAGE_SIZE] for q, docs in run.items()}
+        n = len(qrels)
+        in_top = sum(any(d in qrels[q] for d in top10.get(q, ())) for q in qrels) / n
+        shown = sum(any(d in qrels[q] for d in self.shown.get(q, ())) for q in qrels) / n
+        figures = {
+            "threshold": self.confidence.threshold if self.confidence else None,
+            "relevant_in_top10": in_top,
+            "relevant_shown": shown,
+            "kept_ratio": shown / in_top if in_top else 0.0,
+            "mean_shown": sum(len(self.shown.get(q, ())) for q in qrels) / n,
+        }
+        pairs = [
+            (p, doc in qrels[q]) for q, docs in self.confidences.items() for doc, p in docs.items()
+        ]
+        if pairs:
+            predicted = np.array([p for p, _ in pairs])
+            observed = np.array([label for _, label in pairs], float)
+            figures["brier"] = float(np.mean((predicted - observed) ** 2))
+            figures["reliability"] = reliability(predicted, observed)
+        if self.unanswerable_shown:
+            figures["unanswerable_questions"] = len(self.unanswerable_shown)
+            figures["unanswerable_mean_shown"] = sum(self.unanswerable_shown) / len(
+                self.unanswerable_shown
+            )
+        return figures
 
 
 def jieba_tokens(text: str) -> list[str]:

@@ -71,24 +71,27 @@ class TranslationReranker:
         block[row, np.repeat(known, ends - starts)] = values
         return sources, block
 
+    def background_scores(self, query: Sequence[str]) -> float:
+        """log P(query) under the collection model alone: what any document scores at least."""
+        m = self.model
+        ids = np.array([self.ids.get(t, -1) for t in query])
+        background = np.where(ids >= 0, m.background[np.maximum(ids, 0)], UNSEEN)
+        return float(np.log(m.smoothing * background).sum()) if len(ids) else 0.0
+
     def rerank(
-        self,
-        query: Sequence[str],
-        ranked: Sequence[tuple[int, float]],
-        docs: Sequence[np.ndarray],
+        self, ranked: Sequence[tuple[int, float]], language: np.ndarray
     ) -> list[tuple[int, float]]:
-        """``ranked`` (key, BM25 score) with its first ``len(docs)`` candidates (``docs``: their
-        terms) re-ordered by a blend of BM25 and the language score; the rest follow in BM25's
-        order, scored 0.
+        """``ranked`` (key, BM25 score) with its first ``len(language)`` candidates re-ordered by
+        a blend of BM25 and their language scores (``language_scores``); the rest follow in
+        BM25's order, scored 0.
 
         Both are scaled to [0, 1] within the re-ordered candidates, so the blend weight means
         the same for every question.
         """
-        head, tail = ranked[: len(docs)], [(key, 0.0) for key, _ in ranked[len(docs) :]]
+        head, tail = ranked[: len(language)], [(key, 0.0) for key, _ in ranked[len(language) :]]
         if len(head) < 2:
             return [*head, *tail]
         bm25 = np.array([s for _, s in head])
-        language = self.language_scores(query, docs)
         blend = self.model.blend * _unit(language) + (1 - self.model.blend) * _unit(bm25)
         order = np.argsort(-blend, kind="stable")
         return [(head[i][0], float(blend[i])) for i in order] + tail

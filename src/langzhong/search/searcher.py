@@ -9,6 +9,7 @@ import numpy as np
 
 from langzhong.core import Article
 from langzhong.index import LexicalIndex
+from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
 from langzhong.search.rerank import TranslationReranker
 from langzhong.store import ArticleStore
 from langzhong.text import Analyzer
@@ -17,10 +18,19 @@ MAX_CANDIDATES = 100  # the deepest page of results anyone is shown
 NO_TERMS = np.zeros(0, np.uint64)
 
 
+def idf_weights(index: LexicalIndex, terms: list[str]) -> dict[str, float]:
+    """BM25's inverse document frequency, so rare words count for more in passages too."""
+    total, freqs = index.term_stats(terms)
+    return {
+        t: math.log(1 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5)) for t in terms
+    }
+
+
 @dataclass(frozen=True)
 class Candidate:
     article: Article
     score: float
+    confidence: float | None = None  # None where no confidence model is loaded
 
 
 @dataclass(frozen=True)
@@ -29,8 +39,20 @@ class Results:
     term_weights: dict[str, float]  # inverse document frequency of each query term
     candidates: tuple[Candidate, ...]  # the requested window of the ranking, articles loaded
     medical: bool  # the question names at least one word of the medical lexicons
-    total: int = 0  # how many were ranked (at most MAX_CANDIDATES)
-    best: Article | None = None  # the top article, whichever window was asked for
+    total: int = 0  # how many the window was taken from: ranked, or confident when cut
+    ranked: int = 0  # how many were ranked (at most MAX_CANDIDATES)
+    confident: int = 0  # how many cleared the confidence threshold (all, with no model)
+    titled: bool = False  # the question is a stored article's own title
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    terms: list[str]
+    weights: dict[str, float]
+    keys: list[int]
+    scores: list[float]
+    confidences: np.ndarray | None
+    titled: bool
 
 
 class Searcher:
@@ -40,37 +62,102 @@ class Searcher:
         index: LexicalIndex,
         analyzer: Analyzer,
         reranker: TranslationReranker | None = None,
+        confidence: ConfidenceModel | None = None,
     ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
-        self.reranker = reranker
+        self.reranker, self.confidence = reranker, confidence
 
     def query_terms(self, query: str) -> list[str]:
         """The question's terms, repeats kept: a repeated word weighs more in ranking."""
         return self.analyzer.terms(query)
 
-    def term_weights(self, terms: list[str]) -> dict[str, float]:
-        """BM25's inverse document frequency, so rare words count for more in passages too."""
-        total, freqs = self.index.term_stats(terms)
-        return {
-            t: math.log(1 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5))
-            for t in terms
-        }
+    def search(
+        self, query: str, start: int = 0, count: int = MAX_CANDIDATES, confident: bool = False
+    ) -> Results:
+        """Rank the question's candidates; load the articles of ``[start, start + count)``.
 
-    def search(self, query: str, start: int = 0, count: int = MAX_CANDIDATES) -> Results:
-        """Rank the question's candidates; load the articles of ``[start, start + count)``."""
+        ``confident``: only the candidates whose confidence clears the model's threshold (all of
+        them where no confidence model is loaded).
+        """
+        ranked = self._rank(query)
+        entries = list(zip(ranked.keys, ranked.scores, strict=True))
+        confidences: list[float | None] = [None] * len(entries)
+        if ranked.confidences is not None:
+            confidences = ranked.confidences.tolist()
+        rows = list(zip(entries, confidences, strict=True))
+        passed = rows
+        if self.confidence is not None:
+            passed = [row for row in rows if row[1] >= self.confidence.threshold]
+        if confident:
+            rows = passed
+        window = rows[start : start + count]
+        articles = self.store.get_by_rowids([key for (key, _), _ in window])
+        candidates = tuple(
+            Candidate(articles[key], score, confidence)
+            for (key, score), confidence in window
+            if key in articles
+        )
+        medical = self.analyzer.is_medical(ranked.terms)
+        terms = tuple(dict.fromkeys(ranked.terms))
+        return Results(
+            terms,
+            ranked.weights,
+            candidates,
+            medical,
+            len(rows),
+            len(entries),
+            len(passed),
+            ranked.titled,
+        )
+
+    def _rank(self, query: str) -> _Ranked:
         terms = self.query_terms(query)
+        weights = idf_weights(self.index, list(dict.fromkeys(terms)))
         depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
         ranked = self.index.search(terms, max(depth, MAX_CANDIDATES))
-        if self.reranker is not None:
-            head = [key for key, _ in ranked[:depth]]
-            docs = self.index.doc_term_hashes(head)
-            ranked = self.reranker.rerank(terms, ranked, [docs.get(k, NO_TERMS) for k in head])
+        confidences = None
+        if self.reranker is not None and ranked:
+            ranked, confidences = self._rerank(terms, weights, ranked, depth)
+        titled = self.store.rowids_titled(query.strip())
+        if titled:
+            ranked, confidences = _title_first(titled, ranked, confidences)
         ranked = ranked[:MAX_CANDIDATES]
-        weights = self.term_weights(list(dict.fromkeys(terms)))
-        window = ranked[start : start + count]
-        keys = [key for key, _ in window] + [key for key, _ in ranked[:1]]
-        articles = self.store.get_by_rowids(keys)
-        candidates = tuple(Candidate(articles[k], score) for k, score in window if k in articles)
-        best = articles.get(ranked[0][0]) if ranked else None
-        medical = self.analyzer.is_medical(terms)
-        return Results(tuple(dict.fromkeys(terms)), weights, candidates, medical, len(ranked), best)
+        if confidences is not None:
+            confidences = confidences[:MAX_CANDIDATES]
+        keys, scores = [k for k, _ in ranked], [s for _, s in ranked]
+        return _Ranked(terms, weights, keys, scores, confidences, bool(titled))
+
+    def _rerank(
+        self,
+        terms: list[str],
+        weights: dict[str, float],
+        ranked: list[tuple[int, float]],
+        depth: int,
+    ) -> tuple[list[tuple[int, float]], np.ndarray | None]:
+        """The reranker's order, and each candidate's confidence (0 below the reranked head)."""
+        assert self.reranker is not None
+        head = [key for key, _ in ranked[:depth]]
+        found = self.index.doc_term_hashes(head)
+        docs = [found.get(k, NO_TERMS) for k in head]
+        medical_words = self.analyzer.medical_words
+        reranked, signals = rerank_with_signals(
+            self.reranker, terms, weights, medical_words, ranked, docs
+        )
+        if self.confidence is None:
+            return reranked, None
+        confidences = np.zeros(len(reranked))
+        confidences[: len(head)] = self.confidence.predict(feature_matrix(signals))
+        return reranked, confidences
+
+
+def _title_first(
+    titled: list[int], ranked: list[tuple[int, float]], confidences: np.ndarray | None
+) -> tuple[list[tuple[int, float]], np.ndarray | None]:
+    """The articles whose title is the question itself come first, and are shown: such a page
+    exists to answer exactly that question."""
+    top = max((score for _, score in ranked), default=1.0)
+    kept = [i for i, (key, _) in enumerate(ranked) if key not in titled]
+    ranked = [(key, top) for key in titled] + [ranked[i] for i in kept]
+    if confidences is not None:
+        confidences = np.concatenate([np.ones(len(titled)), confidences[kept]])
+    return ranked, confidences

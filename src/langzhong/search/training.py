@@ -1,4 +1,4 @@
-"""Training the reranker on question/answer rows: the translation table, then its weights.
+"""Training on question/answer rows: the translation table, its weights, the confidence model.
 
 The weights are chosen on a validation part of the training rows (never on evaluation rows):
 the model is fitted on 80% of them and every weight combination is scored by nDCG@10 on the
@@ -12,12 +12,19 @@ import dataclasses
 import itertools
 import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from langzhong.answer.department_model import DepartmentModel
 from langzhong.evaluation.dataset import split
 from langzhong.evaluation.metrics import evaluate
 from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
+from langzhong.search.confidence import ConfidenceModel
+from langzhong.search.confidence_training import Question, fit_confidence, question_examples
 from langzhong.search.rerank import TranslationReranker
+from langzhong.search.searcher import idf_weights
 from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import Analyzer
 
@@ -37,74 +44,118 @@ def pairs_of(rows: Sequence[dict], analyzer: Analyzer) -> list[tuple[list[str], 
     return [(analyzer.terms(question_text(r)), analyzer.terms(r["answer"])) for r in rows]
 
 
-def _validation_runs(
+@dataclass(frozen=True)
+class Trained:
+    reranker: TranslationModel
+    confidence: ConfidenceModel
+    grid: list[dict[str, float]]  # every reranker weight combination's validation scores
+    confidence_report: dict
+
+
+def _validation(
     model: TranslationModel, rows: Sequence[dict], held: Sequence[dict], analyzer: Analyzer
-) -> list[dict[str, float]]:
-    """nDCG@10 etc. of each grid point, on ``held`` questions against all answers of ``rows``."""
+) -> tuple[list[dict[str, float]], list[Question]]:
+    """The grid's scores and the confidence examples, on ``held`` questions against all
+    answers of ``rows``, in the site's own first stage."""
     with tempfile.TemporaryDirectory() as folder:
-        index = TantivyIndex(Path(folder))  # the site's own first stage
+        index = TantivyIndex(Path(folder))
         try:
-            return _runs_on(index, model, rows, held, analyzer)
+            return _validate_on(index, model, rows, held, analyzer)
         finally:
             index.close()
 
 
-def _runs_on(
+def _validate_on(
     index: LexicalIndex,
     model: TranslationModel,
     rows: Sequence[dict],
     held: Sequence[dict],
     analyzer: Analyzer,
-) -> list[dict[str, float]]:
+) -> tuple[list[dict[str, float]], list[Question]]:
     answers: dict[str, int] = {}
     for row in rows:
         key = answers.setdefault(row["answer"].strip(), len(answers) + 1)
         index.upsert(IndexDoc(key, [], analyzer.terms(row["answer"])))
     index.commit("validation")
-    deepest = max(GRID["depth"])
-    first_stage = []
-    for row in held:
-        terms = analyzer.terms(question_text(row))  # repeats kept, as the searcher does
-        ranked = index.search(terms, deepest)
-        docs = index.doc_term_hashes([k for k, _ in ranked])
-        first_stage.append((terms, ranked, [docs[k] for k, _ in ranked]))
     same_title: dict[str, set[int]] = {}
     for row in rows:
         same_title.setdefault(row["title"].strip(), set()).add(answers[row["answer"].strip()])
-    qrels = {
-        str(i): {str(k): 1 for k in {answers[r["answer"].strip()]} | same_title[r["title"].strip()]}
-        for i, r in enumerate(held)
-    }
+    relevant = [{answers[r["answer"].strip()]} | same_title[r["title"].strip()] for r in held]
+    deepest = max(GRID["depth"])
+
+    def first_stage(text: str) -> tuple[list[str], list[tuple[int, float]], list[np.ndarray]]:
+        terms = analyzer.terms(text)  # repeats kept, as the searcher does
+        ranked = index.search(terms, deepest)
+        docs = index.doc_term_hashes([k for k, _ in ranked])
+        return terms, ranked, [docs[k] for k, _ in ranked]
+
+    stages = [first_stage(question_text(row)) for row in held]
+    grid = _grid(model, stages, relevant)
+    best = max(grid, key=lambda g: g["ndcg@10"])
+    chosen = TranslationReranker(
+        dataclasses.replace(model, **{k: best[k] for k in ("blend", "exact", "depth")})
+    )
+    questions = []
+    for row, stage, rel in zip(held, stages, relevant, strict=True):
+        for terms, ranked, docs in (stage, first_stage(row["title"])):
+            weights = idf_weights(index, list(dict.fromkeys(terms)))
+            features, labels = question_examples(
+                chosen, terms, weights, analyzer.medical_words, ranked, docs, rel
+            )
+            if len(labels):
+                questions.append(Question(row["title"].strip(), features, labels))
+    return grid, questions
+
+
+def _grid(
+    model: TranslationModel,
+    stages: Sequence[tuple[list[str], list[tuple[int, float]], list[np.ndarray]]],
+    relevant: Sequence[set[int]],
+) -> list[dict[str, float]]:
+    """nDCG@10 etc. of each weight combination."""
+    qrels = {str(i): {str(k): 1 for k in rel} for i, rel in enumerate(relevant)}
     results = []
-    for blend, exact, depth in itertools.product(*GRID.values()):
-        reranker = TranslationReranker(
-            dataclasses.replace(model, blend=blend, exact=exact, depth=depth)
-        )
-        run = {}
-        for i, (terms, ranked, docs) in enumerate(first_stage):
-            top = reranker.rerank(terms, ranked, docs[:depth])
-            run[str(i)] = {str(k): s for k, s in top[:100]}
-        scores = evaluate(qrels, run)
-        results.append({"blend": blend, "exact": exact, "depth": depth, **scores})
+    for blend, exact in itertools.product(GRID["blend"], GRID["exact"]):
+        reranker = TranslationReranker(dataclasses.replace(model, blend=blend, exact=exact))
+        # A document's language score does not depend on the other candidates: score the
+        # deepest head once, then re-order each depth's share of it.
+        languages = [reranker.language_scores(terms, docs) for terms, _, docs in stages]
+        for depth in GRID["depth"]:
+            run = {}
+            for i, ((_, ranked, _), language) in enumerate(zip(stages, languages, strict=True)):
+                top = reranker.rerank(ranked, language[:depth])
+                run[str(i)] = {str(k): s for k, s in top[:100]}
+            scores = evaluate(qrels, run)
+            results.append({"blend": blend, "exact": exact, "depth": depth, **scores})
     return results
 
 
-def fit_reranker(
+def fit_department_model(rows: Sequence[dict], analyzer: Analyzer) -> DepartmentModel:
+    """The department classifier, from the rows' own department labels."""
+    labelled = [r for r in rows if isinstance(r.get("department"), str) and r["department"]]
+    return DepartmentModel.fit(
+        [(analyzer.terms(question_text(r)), r["department"]) for r in labelled]
+    )
+
+
+def fit_models(
     rows: Sequence[dict],
     analyzer: Analyzer,
     seed: int = 13,
     on_step: Callable[[str], None] = lambda step: None,
-) -> tuple[TranslationModel, list[dict[str, float]]]:
-    """The translation model trained on all ``rows``, with the weights that did best on a
-    validation part of them; also returns every grid point's validation scores."""
+) -> Trained:
+    """The translation model trained on all ``rows`` with the weights that did best on a
+    validation part of them, and the confidence model learned on that validation part."""
     fit, held = split(list(rows), seed=seed, share=1 - VALIDATION_SHARE)
     order = fit + held
     on_step("translation table on 80% of the training rows")
     model = train_translation(pairs_of(fit, analyzer))
-    on_step("weights on the other 20%")
-    grid = _validation_runs(model, order, held, analyzer)
+    on_step("weights and confidence examples on the other 20%")
+    grid, questions = _validation(model, order, held, analyzer)
     best = max(grid, key=lambda g: g["ndcg@10"])
+    on_step("confidence model")
+    confidence, report = fit_confidence(questions)
     on_step("translation table on all training rows")
     final = train_translation(pairs_of(rows, analyzer))
     chosen = {k: best[k] for k in ("blend", "exact", "depth")}
-    return dataclasses.replace(final, **chosen), grid
+    return Trained(dataclasses.replace(final, **chosen), confidence, grid, report)

@@ -386,6 +386,13 @@ class ArticleStore:
         conn.execute("INSERT INTO changes (article) VALUES (?)", (rowid,))
         return rowid
 
+    def rowids_titled(self, title: str) -> list[int]:
+        """The articles whose title is exactly ``title`` (at most a few)."""
+        rows = self.reader().execute(
+            "SELECT rowid FROM articles WHERE title=? ORDER BY rowid LIMIT 3", (title,)
+        )
+        return [rowid for (rowid,) in rows]
+
     def _id_by_title(self, title: str) -> str | None:
         row = self.conn.execute(
             "SELECT id FROM articles WHERE title=? ORDER BY rowid LIMIT 1", (title,)

@@ -87,9 +87,13 @@ async def search(
     service: ServiceDep,
     q: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_CHARS)],
     page: Annotated[int, Query(ge=1, le=100)] = 1,
+    all: Annotated[
+        bool, Query(description="The whole ranking (up to 100), each hit with its confidence.")
+    ] = False,
 ) -> Answer:
-    """Answer a question: hits with passages, red flags, department, and whether it abstained."""
-    return service.ask(q, page=page)
+    """Answer a question: the confident hits with passages, red flags, department, and whether
+    it abstained (``all=true``: every ranked hit, page by page)."""
+    return service.ask(q, page=page, everything=all)
 
 
 @router.get("/api/articles/{article_id}", response_model=Article, responses=NOT_FOUND)

@@ -13,7 +13,6 @@ from markupsafe import Markup, escape
 from langzhong.answer.compose import PAGE_SIZE
 from langzhong.answer.department import department_for_text
 from langzhong.core import Article
-from langzhong.search.searcher import MAX_CANDIDATES
 from langzhong.service import Service
 from langzhong.web.api import MAX_QUERY_CHARS, get_service
 
@@ -60,10 +59,11 @@ async def search(
     service: ServiceDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     page: Annotated[int, Query(ge=1, le=100)] = 1,
+    all: Annotated[bool, Query(description="the whole ranking, with confidences")] = False,
 ) -> HTMLResponse:
     if not q.strip():
         return await home(request, service)
-    answer = service.ask(q, page=page)
+    answer = service.ask(q, page=page, everything=all)
     pages = -(-answer.total // PAGE_SIZE)
     return templates.TemplateResponse(
         request,
@@ -73,7 +73,7 @@ async def search(
             "query": q,
             "pages": pages,
             "page_size": PAGE_SIZE,
-            "max_results": MAX_CANDIDATES,
+            "all_param": "&all=1" if all else "",
         },
     )
 

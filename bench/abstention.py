@@ -1,9 +1,12 @@
-"""Calibrate the abstention rule: held-out real questions should be answered, off-topic ones not.
+"""What the answer page shows on a store built like the site's: held-out real questions should
+get a few confident hits, off-topic ones none.
 
-Usage: python bench/calibrate_abstention.py [QA_JSONL_GZ]   (default: ../shared/data/...)
-Builds a temporary store from all rows but 300 held out (fixed seed), then reports, for several
-coverage thresholds, the share of held-out titles answered and of off-topic questions answered.
-Reads ../shared only here, never in the product.
+Usage: python bench/abstention.py [QA_JSONL_GZ]   (default: the bundled demo rows)
+Builds a temporary store from all rows but 300 held out (fixed seed) — documents hold the
+patient's question and the doctor's answer, as the demo store does — then asks the held-out
+titles and 30 everyday non-medical questions, and reports how many are answered and how many
+hits are shown, with the site's rule (confident hits of a question that names a medical word) and
+with the confidence cut alone.
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ import json
 import random
 import sys
 import tempfile
+from importlib import resources
 from pathlib import Path
 
-from langzhong.answer.compose import compose
 from langzhong.config import Settings
 from langzhong.service import Service
 
@@ -29,8 +32,7 @@ OFF_TOPIC = " ".join(
         "装修要注意什么 怎样提高网速 咖啡和茶哪个好 跑步机怎么选 理财产品靠谱吗",
     )
 ).split()
-DEFAULT = Path(__file__).resolve().parents[2] / "shared/data/medical-dialogue-im/qa.jsonl.gz"
-THRESHOLDS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
+DEFAULT = Path(str(resources.files("langzhong.demo").joinpath("medical-dialogue-im.jsonl.gz")))
 
 
 def main(path: Path = DEFAULT) -> None:
@@ -43,18 +45,17 @@ def main(path: Path = DEFAULT) -> None:
         data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in corpus), "utf-8")
         service = Service(Settings.load(Path(tmp) / "home"))
         service.ingest([data])
-        sets = {
-            "held-out answered": [(r["title"], service.searcher.search(r["title"])) for r in held],
-            "off-topic answered": [(q, service.searcher.search(q)) for q in OFF_TOPIC],
-        }
-        print(f"{'min_coverage':>12} " + " ".join(f"{name:>19}" for name in sets))
-        for threshold in THRESHOLDS:
-            shares = [
-                sum(not compose(q, r, min_coverage=threshold).abstained for q, r in pairs)
-                / len(pairs)
-                for pairs in sets.values()
-            ]
-            print(f"{threshold:>12} " + " ".join(f"{share:>19.3f}" for share in shares))
+        print(f"{'questions':>18} {'answered':>9} {'hits shown':>11} {'cut alone':>10}")
+        for name, questions in (
+            ("held-out titles", [r["title"] for r in held]),
+            ("off-topic", OFF_TOPIC),
+        ):
+            answers = [service.ask(q) for q in questions]
+            confident = [service.searcher.search(q, confident=True).total for q in questions]
+            answered = sum(not a.abstained for a in answers) / len(answers)
+            shown = sum(len(a.hits) for a in answers) / len(answers)
+            alone = sum(min(n, 10) for n in confident) / len(confident)
+            print(f"{name:>18} {answered:>9.3f} {shown:>11.2f} {alone:>10.2f}")
         service.close()
 
 

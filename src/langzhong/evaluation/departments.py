@@ -1,0 +1,42 @@
+"""How often the suggested department is right: on the test rows against the dataset's own
+labels, and on a hand-labelled set of questions across departments."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langzhong.answer.department import aliases, department_from_classifier, suggest_department
+from langzhong.answer.department_model import DepartmentModel
+from langzhong.answer.redflags import red_flags
+from langzhong.text import Analyzer
+
+
+def department_accuracy(
+    model: DepartmentModel,
+    rows: Sequence[dict],
+    analyzer: Analyzer,
+    labelled: Sequence[tuple[str, set[str]]] = (),
+) -> dict[str, float | int]:
+    """``rows``: test rows with a ``department`` label; ``labelled``: (question, accepted)."""
+    names = aliases()
+    classifier = suggested = 0
+    scored = [r for r in rows if isinstance(r.get("department"), str) and r["department"]]
+    for row in scored:
+        question = f"{row['title']} {row['ask']}"
+        truth = names.get(row["department"], row["department"])
+        terms = analyzer.terms(question)
+        classifier += department_from_classifier(terms, model) == truth
+        flags = red_flags(question)
+        suggested += suggest_department(question, (), flags, terms, model) == truth
+    figures: dict[str, float | int] = {
+        "test_rows": len(scored),
+        "classifier_accuracy": classifier / max(len(scored), 1),
+        "suggested_accuracy": suggested / max(len(scored), 1),
+    }
+    if labelled:
+        right = sum(
+            suggest_department(q, (), red_flags(q), analyzer.terms(q), model) in accepted
+            for q, accepted in labelled
+        )
+        figures |= {"labelled_questions": len(labelled), "labelled_accuracy": right / len(labelled)}
+    return figures

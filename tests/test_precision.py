@@ -1,0 +1,130 @@
+"""Only what answers is shown: confidence per hit, honest counts, crisis pages, the department
+from the question, and passages that answer (issue 11)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from langzhong.answer.department import department_from_rules, suggest_department
+from langzhong.answer.redflags import red_flags
+from langzhong.config import Settings
+from langzhong.search.confidence import CandidateSignals, feature_matrix
+from langzhong.service import Service, shipped_confidence
+from langzhong.text import default_analyzer
+from langzhong.text.hashing import term_hashes
+
+DATA = Path(__file__).parent / "data"
+SEED_TITLE = "腰椎微创手术后腰酸痛是怎么回事"
+
+
+def _lines(name: str) -> list[str]:
+    text = (DATA / name).read_text("utf-8")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Service:
+    """The demo corpus as the README's run command builds it."""
+    service = Service(Settings.load(tmp_path_factory.mktemp("demo") / "home"))
+    service.load_demo()
+    yield service
+    service.close()
+
+
+def test_the_package_ships_a_confidence_model_with_a_threshold():
+    model = shipped_confidence()
+    assert model is not None and 0 < model.threshold < 1
+
+
+def test_more_coverage_of_the_question_means_more_confidence():
+    terms = ["腰椎", "手术", "腰酸"]
+    signals = CandidateSignals(
+        terms=terms,
+        weights={"腰椎": 3.0, "手术": 1.0, "腰酸": 4.0},
+        medical=frozenset(terms),
+        bm25=np.array([10.0, 10.0]),
+        blend=np.array([0.5, 0.5]),
+        language=np.array([-20.0, -20.0]),
+        background=-40.0,
+        docs=[term_hashes(["腰椎", "手术", "腰酸", "休息"]), term_hashes(["手术", "休息", "饮食"])],
+    )
+    features = feature_matrix(signals)
+    assert features[0, 5] == pytest.approx(1.0) and features[1, 5] == pytest.approx(1 / 8)
+    full, partial = shipped_confidence().predict(features)
+    assert full > partial
+
+
+def test_every_shown_hit_clears_the_threshold_and_the_count_says_how_many(demo):
+    threshold = shipped_confidence().threshold
+    answer = demo.ask("高血压能吃党参吗")
+    assert 1 <= len(answer.hits) <= 10 and answer.total == len(answer.hits)
+    assert all(hit.confidence >= threshold for hit in answer.hits)
+    everything = demo.ask("高血压能吃党参吗", everything=True)
+    assert everything.total > answer.total and everything.everything
+    assert answer.more == everything.total - answer.total
+    assert all(hit.confidence is not None for hit in everything.hits)
+
+
+def test_unanswerable_questions_show_few_hits(demo):
+    questions = _lines("unanswerable.txt")
+    assert len(questions) >= 40
+    shown = [len(demo.ask(q).hits) for q in questions]
+    assert sum(shown) / len(shown) <= 1.5
+
+
+def test_an_exact_title_finds_its_article_first(demo):
+    for title in ("癔病是羊角风吗", "手脚无力，是什么原因", SEED_TITLE):
+        answer = demo.ask(title)
+        assert not answer.abstained and answer.hits[0].title == title
+
+
+def test_a_crisis_question_gets_help_and_no_results(demo):
+    for question in ("我不想活了", "活着没意思", "想结束自己的生命"):
+        answer = demo.ask(question)
+        assert answer.crisis and answer.hits == () and answer.total == 0
+        assert answer.red_flags[0].level == "crisis"
+    assert demo.ask("我不想活了", everything=True).hits == ()
+
+
+def test_department_comes_from_who_the_patient_is():
+    assert department_from_rules("小孩发烧39度怎么办") == "儿科"
+    assert department_from_rules("我女儿3岁，一直咳嗽") == "儿科"
+    assert department_from_rules("我儿子30岁了胃痛") is None
+    assert department_from_rules("怀孕三个月见红怎么办") == "妇产科"
+    assert department_from_rules("智齿发炎脸肿了") == "口腔科"
+    assert department_from_rules("手术后伤口红肿还发烧").startswith("外科")
+    flags = red_flags("手术后大小便失禁")
+    assert suggest_department("手术后大小便失禁", flags=flags) == "急诊科"
+
+
+def test_department_on_the_hand_labelled_questions():
+    analyzer = default_analyzer()
+    rows = [line.split("\t") for line in _lines("departments.tsv")]
+    assert len(rows) >= 60
+    right = 0
+    for question, accepted in rows:
+        department = suggest_department(
+            question, flags=red_flags(question), terms=analyzer.terms(question)
+        )
+        right += department in accepted.split("|")
+    assert right / len(rows) >= 0.9
+
+
+def test_the_passage_answers_why_below_the_word_level(demo):
+    answer = demo.ask("做完腰椎的微创手术以后腰一直发酸，为什么会这样")
+    top = answer.hits[0]
+    assert top.title == SEED_TITLE
+    assert "腰酸背痛" in top.passage and "这是因为" in top.passage
+
+
+def test_a_passage_does_not_stop_on_a_colon(demo):
+    top = demo.ask("腰突然直不起来是怎么回事").hits[0]
+    assert not top.passage.rstrip().endswith((":", "："))
+    assert "软组织痉挛" in top.passage
+
+
+def test_single_characters_are_not_lit_inside_other_words(demo):
+    for hit in demo.ask("头痛恶心看什么科", everything=True).hits[:10]:
+        marked = [hit.passage[a:b] for a, b in hit.highlights]
+        assert not {"看", "科", "活"} & set(marked)
