@@ -12,6 +12,17 @@ DB_NAME = "langzhong.sqlite3"
 ENGINES = ("tantivy", "fts5")  # lexical index engines; see docs/engine.md for the choice
 
 
+def _whole(env: os._Environ[str], name: str, low: int, high: int) -> int:
+    """A whole-number setting within [low, high], or ValueError naming it."""
+    try:
+        value = int(env[name])
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {env[name]!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -38,11 +49,14 @@ class Settings:
         chosen = home or env.get("LANGZHONG_HOME") or platformdirs.user_data_dir("langzhong")
         settings = cls(home=Path(chosen).expanduser())
         if "LANGZHONG_MAX_FILE_MB" in env:
-            settings = replace(settings, max_file_mb=int(env["LANGZHONG_MAX_FILE_MB"]))
+            settings = replace(settings, max_file_mb=_whole(env, "LANGZHONG_MAX_FILE_MB", 1, 4096))
         if "LANGZHONG_RATE_LIMIT" in env:
-            settings = replace(settings, rate_limit_per_minute=int(env["LANGZHONG_RATE_LIMIT"]))
+            limit = _whole(env, "LANGZHONG_RATE_LIMIT", 0, 1_000_000)
+            settings = replace(settings, rate_limit_per_minute=limit)
         if "LANGZHONG_MAX_BODY_KB" in env:
-            settings = replace(settings, max_body_kb=int(env["LANGZHONG_MAX_BODY_KB"]))
+            settings = replace(
+                settings, max_body_kb=_whole(env, "LANGZHONG_MAX_BODY_KB", 1, 1 << 20)
+            )
         if "LANGZHONG_ENGINE" in env:
             if env["LANGZHONG_ENGINE"] not in ENGINES:
                 raise ValueError(f"LANGZHONG_ENGINE must be one of {', '.join(ENGINES)}")

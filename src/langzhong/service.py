@@ -84,6 +84,13 @@ class Service:
         state = self.store.meta("demo")
         return state == "loading" or (state is None and self.store.is_empty())
 
+    def _operator_writes(self) -> None:
+        """An operator writes to this home: it never gets the demo corpus, even if nothing they
+        wrote could be stored."""
+        if self.store.meta("demo") is None:
+            with self.store.transaction() as conn:
+                conn.execute("INSERT OR IGNORE INTO meta VALUES ('demo', 'declined')")
+
     def load_demo(self, on_file: Callable[[Path | None], None] = lambda path: None) -> IngestReport:
         with self.store.transaction() as conn:
             conn.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'loading')")
@@ -103,6 +110,7 @@ class Service:
         on_file: Callable[[Path | None], None] = lambda path: None,
         on_rejection: Callable[[Rejection], None] = lambda rejection: None,
     ) -> IngestReport:
+        self._operator_writes()
         with self._indexing() as after_batch:
             return ingest_paths(
                 self.writer,
@@ -118,6 +126,7 @@ class Service:
         self, articles: Iterable[Article | Rejection], dedupe: bool = True
     ) -> IngestReport:
         """Store a stream of articles and index them (``dedupe=False``: every one under its id)."""
+        self._operator_writes()
         report = IngestReport()
         with self._indexing() as after_batch:
             self.writer.write_all(articles, report, dedupe=dedupe, after_batch=after_batch)
@@ -162,6 +171,7 @@ class Service:
 
     def put_article(self, article: Article) -> tuple[Outcome, str]:
         """Add or replace one article (the operators' API); returns the outcome and stored id."""
+        self._operator_writes()
         with self.store.transaction():
             outcome = self.writer.write(article)
         self.indexer.catch_up()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,15 @@ from langzhong.store import StoreError
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def plain(text: str, style: str = "") -> Text:
+    """Stored text for the terminal: never read as markup, control characters (escape
+    sequences) blanked one for one so highlight offsets still fit."""
+    return Text(_CONTROL.sub(" ", text), style=style)
 
 
 def _fail(message: str) -> None:
@@ -152,7 +162,7 @@ def ask(
 
 
 def _highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> Text:
-    shown = Text(text)
+    shown = plain(text)
     for start, end in spans:
         shown.stylize("bold black on yellow", start, end)
     return shown
@@ -181,16 +191,18 @@ def _print_answer(answer: Answer, page_size: int) -> None:
     if not answer.everything:
         out.print(Text(f"找到 {answer.total} 条相关回答", style="dim"))
     for rank, hit in enumerate(answer.hits, start=(answer.page - 1) * page_size + 1):
-        out.print(Text(f"{rank}. {hit.title}", style="bold"))
+        out.print(plain(f"{rank}. {hit.title}", style="bold"))
         meta = " · ".join(x for x in (hit.source, hit.date, hit.department) if x)
         confidence = "" if hit.confidence is None else f" · confidence {hit.confidence:.2f}"
-        out.print(Text(f"   {meta} · score {hit.score:.2f}{confidence} · id {hit.id}", style="dim"))
+        out.print(
+            plain(f"   {meta} · score {hit.score:.2f}{confidence} · id {hit.id}", style="dim")
+        )
         if hit.section:
-            out.print(Text(f"   {hit.section}", style="cyan"))
+            out.print(plain(f"   {hit.section}", style="cyan"))
         out.print(Text("   ").append(_highlighted(hit.passage, hit.highlights)))
         if hit.related:
             names = "；".join(link.title for link in hit.related)
-            out.print(Text(f"   相关阅读：{names}", style="green"))
+            out.print(plain(f"   相关阅读：{names}", style="green"))
         out.print()
 
 
@@ -210,18 +222,18 @@ def show(ctx: click.Context, article_id: str, as_json: bool) -> None:
 
 
 def _print_article(article: Article) -> None:
-    out.print(Text(article.title, style="bold"))
-    out.print(Text(" · ".join(x for x in (article.source, article.date, article.id) if x)))
+    out.print(plain(article.title, style="bold"))
+    out.print(plain(" · ".join(x for x in (article.source, article.date, article.id) if x)))
     if article.lead:
-        out.print(article.lead)
+        out.print(plain(article.lead))
     for section in article.sections:
-        out.print(Text("  " * (section.level - 1) + section.heading, style="bold cyan"))
+        out.print(plain("  " * (section.level - 1) + section.heading, style="bold cyan"))
         if section.text:
-            out.print(section.text)
+            out.print(plain(section.text))
     if article.related:
         out.print(Text("相关阅读", style="bold green"))
         for link in article.related:
-            out.print(f"  {link.title}" + (f"  ({link.id})" if link.id else ""))
+            out.print(plain(f"  {link.title}" + (f"  ({link.id})" if link.id else "")))
 
 
 @main.command()

@@ -25,17 +25,37 @@ def _text(record: dict[str, Any], key: str) -> str:
     return value.strip()
 
 
+def _optional_text(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise BadRecord(f"{key!r} must be text")
+    return value
+
+
+def storable(article: Article) -> Article:
+    """The article, or BadRecord when its text cannot be stored (a lone surrogate)."""
+    try:
+        article.model_dump_json()
+    except ValueError:
+        raise BadRecord("text that is not valid Unicode (a lone surrogate)") from None
+    return article
+
+
 def qa_article(record: dict[str, Any], source: str | None = None) -> Article:
     """A row shaped like medical-dialogue-im: ``id, department, title, ask, answer``."""
     title, ask, answer = _text(record, "title"), _text(record, "ask"), _text(record, "answer")
     raw_id = record.get("id")
+    if not isinstance(raw_id, str | int | None):
+        raise BadRecord("'id' must be text or a number")
     return Article(
         id=str(raw_id) if raw_id not in (None, "") else article_id("qa", title + ask),
         kind="qa",
         title=title,
-        source=record.get("source") or source or QA_SOURCE,
-        url=record.get("url"),
-        department=record.get("department") or None,
+        source=_optional_text(record, "source") or source or QA_SOURCE,
+        url=_optional_text(record, "url"),
+        department=_optional_text(record, "department"),
         lead=ask,
         sections=(Section(heading=ANSWER_HEADING, level=1, text=answer),),
     )
@@ -50,10 +70,10 @@ def record_articles(record: Any, source: str | None = None) -> list[Article]:
     if isinstance(record.get("text"), str):  # a crawled page's text with optional metadata
         return parse_page(
             record["text"],
-            source=record.get("source") or source,
-            url=record.get("url"),
-            title=record.get("title"),
-            date=record.get("date"),
+            source=_optional_text(record, "source") or source,
+            url=_optional_text(record, "url"),
+            title=_optional_text(record, "title"),
+            date=_optional_text(record, "date"),
         )
     title = _text(record, "title")
     if not record.get("lead") and not record.get("sections"):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from langzhong.core import Article
 from langzhong.ingest.decode import UnreadableInput, decode_text
 from langzhong.ingest.html import looks_like_html, parse_html
 from langzhong.ingest.pages import NotAPage, parse_page
-from langzhong.ingest.records import BadRecord, record_articles
+from langzhong.ingest.records import BadRecord, record_articles, storable
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".json")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -35,25 +36,49 @@ class Rejection:
 
 
 def iter_files(paths: Iterable[Path]) -> Iterator[Path | Rejection]:
-    """Files named, and the files under directories named (sorted, hidden ones skipped)."""
+    """Files named, and the files under directories named (sorted, hidden ones skipped).
+
+    Inside a directory a symbolic link is followed only to a file inside that directory: a
+    crawl folder must not pull in /etc/hostname, and a link to a folder (a loop, or elsewhere)
+    is reported, not walked."""
     for path in paths:
         if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.is_file() and not hidden:
-                    yield child
+            yield from _walk(path)
         elif path.is_file():
             yield path
         else:
             yield Rejection(str(path), "no such file or directory")
 
 
+def _walk(root: Path) -> Iterator[Path | Rejection]:
+    top = root.resolve()
+    for folder, folders, files in os.walk(root):
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in sorted(files) + [n for n in folders if (Path(folder) / n).is_symlink()]:
+            child = Path(folder) / name
+            if name.startswith("."):
+                continue
+            if child.is_symlink():
+                target = child.resolve()
+                if target.is_dir():
+                    yield Rejection(str(child), "symbolic link to a folder, not followed")
+                    continue
+                if not target.is_relative_to(top):
+                    yield Rejection(str(child), f"symbolic link leads outside {root}, not followed")
+                    continue
+            if child.is_file():
+                yield child
+
+
 def _jsonl_lines(raw: bytes, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """Numbered non-blank lines; decompressed bytes are counted as they stream and no read asks
+    for more than the limit allows, so one endless line costs at most the limit in memory."""
     stream: io.BufferedIOBase = io.BytesIO(raw)
     if raw.startswith(GZIP_MAGIC):
         stream = gzip.GzipFile(fileobj=stream)
-    seen = 0
-    for number, line in enumerate(stream, start=1):
+    seen = number = 0
+    while line := stream.readline(max_bytes - seen + 1):
+        number += 1
         seen += len(line)
         if seen > max_bytes:
             raise UnreadableInput(f"decompressed data over the {max_bytes >> 20} MB limit")
@@ -66,11 +91,17 @@ def _records(
 ) -> Iterator[Article | Rejection]:
     for number, line in _jsonl_lines(raw, max_bytes):
         try:
-            yield from record_articles(json.loads(decode_text(line)), source)
+            articles = [storable(a) for a in record_articles(json.loads(decode_text(line)), source)]
         except json.JSONDecodeError as error:
             yield Rejection(f"{where}:{number}", f"invalid JSON ({error.msg})")
         except (BadRecord, NotAPage, UnreadableInput) as error:
             yield Rejection(f"{where}:{number}", str(error))
+        except RecursionError:
+            yield Rejection(f"{where}:{number}", "JSON nested too deeply")
+        except Exception as error:  # the record boundary: one line never stops the others
+            yield Rejection(f"{where}:{number}", f"unreadable record ({type(error).__name__})")
+        else:
+            yield from articles
 
 
 def read_jsonl(path: Path, *, max_bytes: int) -> Iterator[Article | Rejection]:

@@ -96,9 +96,16 @@ class Writer:
         pending: list[Article] = []
 
         def flush() -> None:
-            with self.store.transaction():
+            with self.store.transaction() as conn:
                 for article in pending:
-                    report.counts[self.write(article, dedupe)[0]] += 1
+                    conn.execute("SAVEPOINT article")
+                    try:
+                        report.counts[self.write(article, dedupe)[0]] += 1
+                    except Exception as error:  # one article never costs the batch
+                        conn.execute("ROLLBACK TO article")
+                        reason = f"not stored ({type(error).__name__})"
+                        report.rejections.append(Rejection(f"article {article.id}", reason))
+                    conn.execute("RELEASE article")
             pending.clear()
             after_batch()
 
