@@ -9,6 +9,7 @@ import pytest
 from langzhong.answer.department import department_from_rules, suggest_department
 from langzhong.answer.redflags import red_flags
 from langzhong.config import Settings
+from langzhong.core import Article
 from langzhong.search.confidence import CandidateSignals, feature_matrix
 from langzhong.service import Service, shipped_confidence
 from langzhong.text import default_analyzer
@@ -77,6 +78,14 @@ def test_an_exact_title_finds_its_article_first(demo):
     for title in ("癔病是羊角风吗", "手脚无力，是什么原因", SEED_TITLE):
         answer = demo.ask(title)
         assert not answer.abstained and answer.hits[0].title == title
+
+
+def test_a_title_without_search_terms_is_still_found_by_itself(service):
+    service.write_articles(
+        [Article(id="q1", kind="article", title="？！", lead="只有标点的标题。")]
+    )
+    answer = service.ask("？！")
+    assert [hit.id for hit in answer.hits] == ["q1"] and answer.hits[0].confidence == 1.0
 
 
 def test_a_crisis_question_gets_help_and_no_results(demo):

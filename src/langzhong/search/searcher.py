@@ -118,6 +118,8 @@ class Searcher:
         confidences = None
         if self.reranker is not None and ranked:
             ranked, confidences = self._rerank(terms, weights, ranked, depth)
+        if confidences is None and self.confidence is not None:
+            confidences = np.zeros(len(ranked))  # nothing was reranked: nothing is confident
         titled = self.store.rowids_titled(query.strip())
         if titled:
             ranked, confidences = _title_first(titled, ranked, confidences)
