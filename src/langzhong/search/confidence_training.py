@@ -19,8 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
-from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
-from langzhong.search.rerank import TranslationReranker
+from langzhong.search.confidence import ConfidenceModel
 
 PAGE = 10
 # Hits shown per question, on average, that the threshold may cost: it is the lowest threshold
@@ -37,24 +36,6 @@ class Question:
     title: str  # groups the question's phrasings: both stay on one side of the split
     features: np.ndarray  # one row per reranked candidate, in rank order
     relevant: np.ndarray  # bool per candidate
-
-
-def question_examples(
-    reranker: TranslationReranker,
-    terms: Sequence[str],
-    weights: dict[str, float],
-    medical_words: frozenset[str],
-    ranked: Sequence[tuple[int, float]],
-    docs: Sequence[np.ndarray],
-    relevant: set[int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels of one question's reranked candidates, as the searcher sees them."""
-    depth = reranker.model.depth
-    reranked, signals = rerank_with_signals(
-        reranker, terms, weights, medical_words, ranked, docs[:depth]
-    )
-    keys = [key for key, _ in reranked[: len(signals.docs)]]
-    return feature_matrix(signals), np.array([key in relevant for key in keys], bool)
 
 
 def _fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:

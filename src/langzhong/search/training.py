@@ -21,8 +21,8 @@ from langzhong.answer.department_model import DepartmentModel
 from langzhong.evaluation.dataset import split
 from langzhong.evaluation.metrics import evaluate
 from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
-from langzhong.search.confidence import ConfidenceModel
-from langzhong.search.confidence_training import Question, fit_confidence, question_examples
+from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
+from langzhong.search.confidence_training import Question, fit_confidence
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.searcher import idf_weights
 from langzhong.search.translation import TranslationModel, train_translation
@@ -99,11 +99,12 @@ def _validate_on(
     for row, stage, rel in zip(held, stages, relevant, strict=True):
         for terms, ranked, docs in (stage, first_stage(row["title"])):
             weights = idf_weights(index, list(dict.fromkeys(terms)))
-            features, labels = question_examples(
-                chosen, terms, weights, analyzer.medical_words, ranked, docs, rel
+            reranked, signals = rerank_with_signals(
+                chosen, terms, weights, analyzer.medical_words, ranked, docs[: chosen.model.depth]
             )
+            labels = np.array([key in rel for key, _ in reranked[: len(signals.docs)]], bool)
             if len(labels):
-                questions.append(Question(row["title"].strip(), features, labels))
+                questions.append(Question(row["title"].strip(), feature_matrix(signals), labels))
     return grid, questions
 
 
