@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -12,7 +13,7 @@ DB_NAME = "langzhong.sqlite3"
 ENGINES = ("tantivy", "fts5")  # lexical index engines; see docs/engine.md for the choice
 
 
-def _whole(env: os._Environ[str], name: str, low: int, high: int) -> int:
+def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int:
     """A whole-number setting within [low, high], or ValueError naming it."""
     try:
         value = int(env[name])
