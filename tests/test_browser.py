@@ -121,3 +121,24 @@ def test_child_fever_page_suggests_paediatrics(browser, demo_server):
     assert page.locator(".hit").count() <= 5
     page.screenshot(path=ARTIFACTS / "child-fever-360.png", full_page=True)
     page.close()
+
+
+def test_api_docs_render_under_their_content_policy(browser, demo_server):
+    page = browser.new_page()
+    refused = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else 0)
+    page.goto(demo_server.url + "/docs")
+    page.wait_for_selector(".opblock-summary-path")  # one row per API operation
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert "/api/search" in paths and "/api/articles/{article_id}" in paths
+    assert refused == []
+
+
+def test_an_error_page_is_a_page_of_the_site(browser, demo_server):
+    page = browser.new_page(viewport={"width": 360, "height": 800})
+    response = page.goto(demo_server.url + "/article/no-such-article")
+    assert response.status == 404
+    assert page.locator("h1").inner_text() == "找不到这个页面"
+    page.click("text=回到首页")
+    page.wait_for_selector("input[name=q]")
+    assert page.url == demo_server.url + "/"

@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
 
-import swagger_ui_bundle
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from threadpoolctl import threadpool_limits
 
 from langzhong.config import Settings
 from langzhong.service import Service
-from langzhong.web import api, pages
+from langzhong.web import api, errors, pages
 from langzhong.web.headers import SecurityHeaders
-from langzhong.web.limits import BodyTooLarge, Limits
+from langzhong.web.limits import Limits
 
 STATIC = Path(__file__).parent / "static"
+# Swagger UI 5, shipped as files by fastapi-offline (served at /docs-assets, no CDN).
+SWAGGER_UI = Path(str(resources.files("fastapi_offline").joinpath("static")))
 
 
 def app_from_environment() -> FastAPI:
@@ -44,34 +45,27 @@ def create_app(service: Service) -> FastAPI:
         version="0.1.0",
         docs_url=None,  # served below from local files: no CDN
         redoc_url=None,
+        # Its redirects are built from the Host header, which the client chooses.
+        redirect_slashes=False,
     )
     app.state.service = service
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount(
-        "/docs-assets", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger"
-    )
+    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="swagger")
     app.include_router(api.router)
     app.include_router(pages.router)
+    errors.install(app, pages.templates)
     settings = service.settings
     app.add_middleware(
         Limits,
+        templates=pages.templates,
         rate_per_minute=settings.rate_limit_per_minute,
         max_body_bytes=settings.max_body_kb << 10,
+        api_token=settings.api_token,
     )
     app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
 
-    @app.exception_handler(BodyTooLarge)
-    def body_too_large(request: Request, error: BodyTooLarge) -> JSONResponse:
-        return JSONResponse({"detail": "request body too large"}, status_code=413)
-
     @app.get("/docs", include_in_schema=False)
-    def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="langzhong API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
-        )
+    def docs(request: Request) -> HTMLResponse:
+        return pages.templates.TemplateResponse(request, "docs.html")
 
     return app
