@@ -2,6 +2,9 @@ import gzip
 import json
 from pathlib import Path
 
+import pytest
+
+from langzhong.ingest.sources import read_file
 from langzhong.service import Service
 
 SEED_TITLE = "腰椎微创手术后腰酸痛是怎么回事"
@@ -47,6 +50,35 @@ def test_a_gbk_page_is_read(service, seed_text, tmp_path):
     assert service.article(service.ask("滑膜嵌顿").hits[0].id).source == "乡间郎中"
 
 
+TRADITIONAL_PAGE = (
+    "高血壓患者能吃黨參嗎\n2021-03-02\n"
+    "黨參有補中益氣的作用，高血壓患者可以適量服用，但要注意監測血壓。\n"
+    "一、哪些人不宜服用\n血壓控制不好的患者，應先諮詢醫生。\n"
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gbk", "gb18030", "big5", "utf-16", "utf-8-sig"])
+def test_the_same_page_reads_the_same_in_any_encoding(tmp_path, encoding):
+    page = tmp_path / f"page-{encoding}.txt"
+    page.write_bytes(TRADITIONAL_PAGE.encode(encoding))
+    (article,) = read_file(page, max_bytes=1 << 20)
+    assert article.title == "高血壓患者能吃黨參嗎"
+    assert "補中益氣" in article.lead and article.sections[0].heading == "一、哪些人不宜服用"
+
+
+@pytest.mark.parametrize("declared", ['charset="big5"', "charset=gbk"])
+def test_an_html_page_is_read_in_the_encoding_it_declares(tmp_path, declared):
+    html = (
+        f"<html><head><meta {declared}><title>黨參</title></head>"
+        "<body><h1>高血壓患者能吃黨參嗎</h1><p>黨參有補中益氣的作用，高血壓患者可以適量服用。</p>"
+        "</body></html>"
+    )
+    page = tmp_path / "page.html"
+    page.write_bytes(html.encode("big5" if "big5" in declared else "gb18030"))
+    (article, *_) = read_file(page, max_bytes=1 << 20)
+    assert "補中益氣" in article.body_text()
+
+
 def test_a_traditional_page_is_searchable_in_simplified(service, tmp_path):
     page = tmp_path / "traditional.txt"
     page.write_text("腰椎間盤突出怎麼辦\n2021-03-02\n腰椎間盤突出的患者應該臥床休息。", "utf-8")
@@ -79,6 +111,67 @@ def test_html_page_keeps_structure_and_drops_scripts(service, tmp_path):
     stored = article.model_dump_json()
     for unwanted in ("steal", "alert", "首页", "版权所有", "color:red"):
         assert unwanted not in stored
+
+
+HTML_PAGES = Path(__file__).parent / "data" / "html"
+# page: (title, source, date, section headings, related titles, words it must keep)
+HTML_EXPECTED = {
+    "seed.html": (
+        "腰椎微创手术后腰酸痛是怎么回事",
+        "乡间郎中",
+        "2020-07-14",
+        ["一、腰椎微创手术后腰酸痛的原因", "1、腰椎间盘的变化", "2、腰椎承重增加"],
+        ["腰突然直不起来是怎么回事", "腰椎间盘突出能自愈吗"],
+        ["小关节承重增加", "神经被破坏"],
+    ),
+    "dangshen.html": (  # a site name in Latin letters, <title> with section and site
+        "高血压患者能吃党参吗",
+        "jiankang健康网",
+        "2021-03-02",
+        ["一、高血压患者能不能吃党参", "二、吃党参要注意什么"],
+        ["高血压吃什么好", "党参的功效与作用", "高血压患者能喝茶吗"],
+        ["一次3*5克以内", "“<script>降压秘方”", "160_100 mmHg", "感冒发烧期间暂停；"],
+    ),
+    "fever.html": (  # GBK, a short article, 推荐阅读, the site only in <title>
+        "宝宝发烧39度怎么办",
+        "小儿科普网",
+        "2022-11-05",
+        ["1、先物理降温", "2、按说明服用退烧药", "3、这些情况马上去医院"],
+        ["宝宝发烧手脚冰凉怎么回事", "小孩高烧惊厥怎么处理"],
+        ["不要用酒精擦身", "要立即就医"],
+    ),
+}
+AROUND_THE_ARTICLE = (
+    "广告",
+    "评论",
+    "匿名用户",
+    "楼主",
+    "热门",
+    "版权所有",
+    "Copyright",
+    "登录",
+    "分享到",
+    "奶粉大促销",
+    "三天降压",
+    "首页",
+)
+
+
+@pytest.mark.parametrize("name", sorted(HTML_EXPECTED))
+def test_an_html_article_page_is_stored_as_the_page_shows_it(name):
+    title, source, date, headings, related, kept = HTML_EXPECTED[name]
+    (article,) = read_file(HTML_PAGES / name, max_bytes=1 << 20)
+    assert (article.title, article.source, article.date) == (title, source, date)
+    assert [s.heading for s in article.sections][: len(headings)] == headings
+    assert title not in [s.heading for s in article.sections]  # the <h1> is the title only
+    assert [link.title for link in article.related] == related
+    text = article.body_text()
+    for words in kept:
+        assert words in text
+    stored = article.model_dump_json()
+    assert "\\\\" not in stored and "- " not in text  # no Markdown escapes or list markers
+    for unwanted in AROUND_THE_ARTICLE:
+        assert unwanted not in stored, unwanted
 
 
 def test_question_answer_jsonl_plain_and_gzipped(service, tmp_path):

@@ -1,8 +1,25 @@
-"""Bytes to text: UTF-8 first, then GB18030 (a superset of GBK/GB2312), then a detector."""
+"""Bytes to text: a byte-order mark, then the page's own ``<meta charset>``, then strict UTF-8,
+then the more plausible of the Chinese encodings (GB18030 accepts almost any bytes, so Big5 is
+weighed against it rather than tried after it)."""
 
 from __future__ import annotations
 
+import codecs
+import re
+
 import charset_normalizer
+
+BOMS = (  # UTF-32's marks first: UTF-16 LE's is a prefix of UTF-32 LE's
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+# What pages declare, decoded with the superset that browsers use for it.
+SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "cp950", "x-gbk": "gb18030"}
+CHINESE = ["gb18030", "cp950"]
 
 
 class UnreadableInput(ValueError):
@@ -18,18 +35,39 @@ def looks_binary(raw: bytes) -> bool:
     return controls > len(head) * 0.05
 
 
+def _strict(raw: bytes, encoding: str) -> str | None:
+    try:
+        return raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def _declared(raw: bytes) -> str | None:
+    """The encoding an HTML page names in its first 4 KiB, if any."""
+    found = META_CHARSET.search(raw[:4096])
+    if not found:
+        return None
+    name = found.group(1).decode("ascii").lower()
+    return SUPERSETS.get(name, name)
+
+
 def decode_text(raw: bytes) -> str:
     """Decode a crawled page; raise UnreadableInput with a short reason when it is not text."""
     if not raw.strip():
         raise UnreadableInput("empty file")
+    for bom, encoding in BOMS:
+        if raw.startswith(bom):
+            text = _strict(raw, encoding)
+            if text is None:
+                raise UnreadableInput(f"not valid {encoding} despite its byte-order mark")
+            return text
     if looks_binary(raw):
         raise UnreadableInput("binary file (expected a text page, HTML or JSONL)")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    best = charset_normalizer.from_bytes(raw).best()
+    for encoding in (_declared(raw), "utf-8"):
+        if encoding and (text := _strict(raw, encoding)) is not None:
+            return text
+    best = charset_normalizer.from_bytes(raw, cp_isolation=CHINESE).best()
+    best = best or charset_normalizer.from_bytes(raw).best()
     if best is None:
         raise UnreadableInput("cannot tell the text encoding")
     return str(best)

@@ -1,11 +1,41 @@
-"""HTML pages: main-content extraction with trafilatura, then the plain-text structure parser."""
+"""HTML pages: main-content extraction with trafilatura, then the plain-text structure parser.
+
+What trafilatura leaves out or changes is taken from the page itself: the 相关阅读 links (it
+drops the block as boilerplate), the site's name as the page writes it (it title-cases Latin
+names) and the ``<h1>`` title; its Markdown escapes and list markers are undone.
+"""
 
 from __future__ import annotations
 
+import re
+
+import lxml.html
 import trafilatura
+from trafilatura.settings import use_config
 
 from langzhong.core import Article
-from langzhong.ingest.pages import NotAPage, parse_date, parse_page
+from langzhong.ingest.pages import (
+    MAX_TITLE_CHARS,
+    RELATED_HEADER,
+    NotAPage,
+    parse_date,
+    parse_page,
+)
+
+# Below this many characters trafilatura falls back to a baseline that runs the whole article
+# into one paragraph; its default (250) is sized for alphabetic text, and a short Chinese
+# article of three sections is about that long.
+MIN_EXTRACTED_CHARS = 60
+CONFIG = use_config()
+CONFIG.set("DEFAULT", "MIN_EXTRACTED_SIZE", str(MIN_EXTRACTED_CHARS))
+# Dates the page marks as its own (meta tags, <time>), not any year in a copyright line.
+DATES = {"extensive_search": False, "original_date": True}
+SITE_NAME_META = ("og:site_name", "application-name")
+TITLE_PARTS = re.compile(r"\s*[-_|｜—–]+\s*")
+BYLINE_SIBLINGS = 3
+_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
+_LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+", re.M)
+_EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
 
 
 def looks_like_html(text: str) -> bool:
@@ -15,8 +45,68 @@ def looks_like_html(text: str) -> bool:
     )
 
 
+def _plain(markdown: str) -> str:
+    """Markdown as the page's plain text: no list markers, emphasis or escapes."""
+    text = _EMPHASIS.sub(r"\2", _LIST_MARKER.sub("", markdown))
+    return _ESCAPED.sub(r"\1", text)
+
+
+def _text(element: lxml.html.HtmlElement) -> str:
+    return " ".join(element.text_content().split())
+
+
+def _site_name(tree: lxml.html.HtmlElement) -> str | None:
+    for name in SITE_NAME_META:
+        for meta in tree.iter("meta"):
+            if name in (meta.get("property"), meta.get("name")) and meta.get("content", "").strip():
+                return meta.get("content").strip()
+    return None
+
+
+def _title_site(tree: lxml.html.HtmlElement, title: str | None) -> str | None:
+    """The site named at the end of ``<title>`` ("宝宝发烧怎么办 - 育儿问答 - 小儿科普网")."""
+    element = tree.find(".//title")
+    parts = TITLE_PARTS.split(_text(element)) if element is not None else []
+    if len(parts) > 1 and title and parts[0].strip() == title and 2 <= len(parts[-1]) <= 30:
+        return parts[-1].strip()
+    return None
+
+
+def _byline_date(tree: lxml.html.HtmlElement) -> str | None:
+    """The date of the byline just under the ``<h1>`` ("2021年3月2日 10:00 作者：…")."""
+    for heading in tree.iter("h1"):
+        for sibling in list(heading.itersiblings())[:BYLINE_SIBLINGS]:
+            if found := parse_date(_text(sibling)):
+                return found
+    return None
+
+
+def _h1(tree: lxml.html.HtmlElement) -> str | None:
+    """The page's one ``<h1>``, when it has exactly one."""
+    found = [_text(h) for h in tree.iter("h1")]
+    return found[0] if len(found) == 1 and found[0] else None
+
+
+def _related_titles(tree: lxml.html.HtmlElement, title: str | None) -> list[str]:
+    """The link texts under the page's first 相关阅读 (推荐阅读, …) heading."""
+    for element in tree.iter("h2", "h3", "h4", "h5", "h6", "div", "p", "span", "strong", "dt"):
+        label = _text(element)
+        if len(label) > 80 or not RELATED_HEADER.search(label) or element.find(".//a") is not None:
+            continue
+        titles: list[str] = []
+        for sibling in element.itersiblings():
+            for link in sibling.iter("a"):
+                text = _text(link)
+                if text and len(text) <= MAX_TITLE_CHARS and text != title and text not in titles:
+                    titles.append(text)
+        if titles:
+            return titles
+    return []
+
+
 def parse_html(html: str, *, source: str | None = None, url: str | None = None) -> list[Article]:
-    """Articles of an HTML page; scripts, styles, navigation and footers are left out."""
+    """Articles of an HTML page; scripts, styles, navigation, comments and footers are left
+    out."""
     body = trafilatura.extract(
         html,
         output_format="markdown",
@@ -25,15 +115,22 @@ def parse_html(html: str, *, source: str | None = None, url: str | None = None) 
         include_tables=True,
         favor_recall=True,
         url=url,
+        config=CONFIG,
     )
     if not body or not body.strip():
         raise NotAPage("no main content found in the HTML")
-    meta = trafilatura.extract_metadata(html, default_url=url)
-    title = meta.title.strip() if meta and meta.title else None
+    tree = lxml.html.fromstring(html)
+    meta = trafilatura.extract_metadata(html, default_url=url, date_config=DATES)
+    described = meta.title.strip() if meta and meta.title else None
+    heading = _h1(tree)
+    # The <h1> is the article's own title; <title> often adds the section and the site.
+    title = heading if heading and (not described or heading in described) else described
+    site = _site_name(tree) or _title_site(tree, title) or (meta.sitename if meta else None)
     return parse_page(
-        body,
-        source=source or (meta.sitename if meta and meta.sitename else None),
+        _plain(body),
+        source=source or site,
         url=url or (meta.url if meta else None),
         title=title,
-        date=parse_date(meta.date) if meta and meta.date else None,
+        date=(parse_date(meta.date) if meta and meta.date else None) or _byline_date(tree),
+        related=_related_titles(tree, title),
     )

@@ -38,7 +38,8 @@ TITLE_SEARCH_LINES = 5
 _DATE = re.compile(
     r"(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?"
 )
-_RELATED_HEADER = re.compile(r"(相关阅读|相关文章|延伸阅读|推荐阅读)\s*[:：]?$")
+RELATED_HEADER = re.compile(r"(相关阅读|相关文章|延伸阅读|推荐阅读)\s*[:：]?$")
+_PROSE = re.compile(r"[。，,！？；!?;]")
 _SITE_SUFFIX = re.compile(r"^(?P<title>.+?)\s*[-_|｜—–]+\s*(?P<site>[^-_|｜—–]{2,30})$")
 
 
@@ -53,9 +54,14 @@ def _same(a: str, b: str) -> bool:
 
 
 def parse_date(line: str) -> str | None:
-    """ISO date of a short date line ("2020-07-14", "2020年7月14日 10:00"), else None."""
-    match = _DATE.search(line)
-    if not match or len(line.strip()) > 30:
+    """ISO date of a short date line ("2020-07-14", "2020年7月14日 10:00") or of a byline that
+    starts with the date ("2021年3月2日 10:00 作者：王医生 阅读 3021"), else None."""
+    text = line.strip()
+    match = _DATE.search(text)
+    if not match:
+        return None
+    byline = match.start() == 0 and len(text) <= 60 and not _PROSE.search(text[match.end() :])
+    if len(text) > 30 and not byline:
         return None
     year, month, day = int(match["y"]), int(match["m"]), int(match["d"])
     if not (1 <= month <= 12 and 1 <= day <= 31):
@@ -104,6 +110,8 @@ def _split_related(lines: list[str]) -> list[_Related]:
     items: list[_Related] = []
     current: _Related | None = None
     for line in lines:
+        if RELATED_HEADER.search(line) and len(line) <= 80:  # the block's heading, repeated
+            continue
         marker = line.rstrip(":：").strip() if line.endswith((":", "：")) else None
         known = next((item for item in items if marker and _same(item.title, marker)), None)
         if known:
@@ -125,11 +133,13 @@ def parse_page(
     url: str | None = None,
     title: str | None = None,
     date: str | None = None,
+    related: list[str] | None = None,
 ) -> list[Article]:
     """The page's article first, then every related article whose body the page carries.
 
     ``title``, ``date`` and ``source`` given by the caller (e.g. from HTML metadata) win over
-    what the text says.
+    what the text says; ``related`` titles (an HTML page's 相关阅读 links) count when the text
+    has no 相关阅读 block of its own.
     """
     lines = [line.strip() for line in drop_repeated_blocks(text.splitlines())]
     lines = [line for line in lines if line]
@@ -153,18 +163,18 @@ def parse_page(
             source = source or site["site"].strip()
         elif not body and related_lines is None and parse_date(line):
             date = date or parse_date(line)
-        elif related_lines is None and _RELATED_HEADER.search(line) and len(line) <= 80:
+        elif related_lines is None and RELATED_HEADER.search(line) and len(line) <= 80:
             related_lines = []
         elif related_lines is not None:
             related_lines.append(line)
         else:
             body.append(line)
 
-    related = _split_related(related_lines or [])
+    related_items = _split_related(related_lines or []) or [_Related(t) for t in related or []]
     main_id = article_id(source, title)
     lead, sections = _structure(body)
     extra = []
-    for item in related:
+    for item in related_items:
         if item.body:
             rel_lead, rel_sections = _structure(item.body)
             extra.append(
@@ -186,7 +196,7 @@ def parse_page(
         url=url,
         lead=lead,
         sections=sections,
-        related=tuple(RelatedLink(title=i.title, id=extracted.get(i.title)) for i in related),
+        related=tuple(RelatedLink(title=i.title, id=extracted.get(i.title)) for i in related_items),
     )
     if not main.lead and not main.sections:
         raise NotAPage("page has a title but no text")
