@@ -71,7 +71,12 @@ class LiveServer:
     """``langzhong serve`` in its own process on loopback."""
 
     def __init__(
-        self, home: Path, token: str | None = None, workers: int | None = None, **env_vars: str
+        self,
+        home: Path,
+        token: str | None = None,
+        workers: int | None = None,
+        args: tuple[str, ...] = (),
+        **env_vars: str,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -80,7 +85,7 @@ class LiveServer:
         if token:
             env["LANGZHONG_API_TOKEN"] = token
         self.log = home.parent / f"serve-{self.port}.log"
-        extra = ["--workers", str(workers)] if workers else []
+        extra = [*(["--workers", str(workers)] if workers else []), *args]
         self.process = subprocess.Popen(
             [sys.executable, "-m", "langzhong", "serve", "--port", str(self.port), *extra],
             env=env,

@@ -87,7 +87,9 @@ LINES = st.lists(
 def test_any_line_is_stored_or_reported_never_raised(tmp_path_factory, lines):
     folder = tmp_path_factory.mktemp("lines")
     path = folder / "any.jsonl"
-    path.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines) + b"\n")
+    # A first line of JSON: a file that starts with gzip's magic number is a (broken) gzip file.
+    lines = [b"{}", *(line.replace(b"\n", b" ") for line in lines)]
+    path.write_bytes(b"\n".join(lines) + b"\n")
     items = list(read_file(path, max_bytes=1 << 20))
     rejected = [item for item in items if isinstance(item, Rejection)]
     assert all(r.where.startswith(f"{path}:") for r in rejected)
@@ -174,3 +176,21 @@ def test_symlinks_leading_out_of_a_crawl_folder_are_not_followed(tmp_path, seed_
     finally:
         service.close()
     assert "秘密标题" not in titles and len(titles) == 2
+
+
+def test_ids_and_addresses_are_checked_at_ingest_too(tmp_path):
+    bad = [
+        {"id": "../../x", "title": "坏编号", "ask": "q", "answer": "a"},
+        {"id": "ok-1", "title": "坏地址", "ask": "q", "answer": "a", "url": "javascript:alert(1)"},
+        {"title": "坏链接", "lead": "内容。", "related": [{"title": "x", "id": "a b"}]},
+    ]
+    data = _lines(
+        tmp_path / "ids.jsonl",
+        *(json.dumps(r, ensure_ascii=False) for r in [GOOD[0], *bad, GOOD[1]]),
+    )
+    home = tmp_path / "home"
+    done = run_cli("ingest", str(data), home=home)
+    assert f"{data}:2: id: must be 1-128 ASCII letters" in done.stderr
+    assert f"{data}:3: url: must be an http(s) address or a path on this site" in done.stderr
+    assert f"{data}:4: related.0.id: must be" in done.stderr
+    assert _stored_ids(home) == {"g1", "g3"}

@@ -9,6 +9,8 @@ import pytest
 from langzhong.config import Settings
 from langzhong.core import Article, Section
 from langzhong.index import TantivyIndex
+from langzhong.ingest import indexer
+from langzhong.ingest.indexer import INLINE_BACKLOG
 from langzhong.service import Service
 
 SEED_TITLE = "腰椎微创手术后腰酸痛是怎么回事"
@@ -74,7 +76,10 @@ def test_an_index_from_another_store_is_not_trusted(home, tmp_path):
     service.close()
 
 
-def test_a_write_while_another_process_holds_the_index_is_indexed_by_the_next_catch_up(home):
+def test_a_write_while_another_process_holds_the_index_is_indexed_by_the_next_catch_up(
+    home, monkeypatch
+):
+    monkeypatch.setattr(indexer, "INDEX_NOW_WAIT_S", 0.5)  # how long the write waits for it
     holder = TantivyIndex(home / "index")
     holder.delete(-1)  # any write takes the index's writer lock
     service = Service(Settings.load(home))
@@ -85,6 +90,31 @@ def test_a_write_while_another_process_holds_the_index_is_indexed_by_the_next_ca
     assert service.catch_up() == 1
     assert service.index.doc_count() == 33
     holder.close()
+    service.close()
+
+
+def test_an_api_write_indexes_itself_and_leaves_a_long_backlog_to_its_writer(home):
+    service = _reopened(home)
+    with service.store.transaction():  # another process's bulk ingest, not indexed yet
+        for n in range(1000, 1001 + INLINE_BACKLOG):
+            service.writer.write(_article(n))
+    backlog = service.indexer.pending()
+    assert backlog > INLINE_BACKLOG
+    mine = _article(100).model_copy(update={"title": "颈椎病引起的头晕怎么缓解"})
+    assert service.put_article(mine) == ("added", "qa-100")
+    assert _top_title(service, "颈椎病引起的头晕怎么缓解") == mine.title  # searchable at once
+    assert service.indexer.pending() == backlog + 1  # nothing of the backlog replayed inline
+    assert service.catch_up() == backlog + 1  # the replay later applies all, its own again
+    assert service.index.doc_count() == 32 + backlog + 1
+    service.close()
+
+
+def test_a_short_backlog_is_applied_with_the_write(home):
+    service = _reopened(home)
+    with service.store.transaction():
+        service.writer.write(_article(1000))
+    service.put_article(_article(100))
+    assert service.indexer.pending() == 0 and service.index.doc_count() == 34
     service.close()
 
 

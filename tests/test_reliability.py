@@ -387,3 +387,64 @@ def test_server_workers_end_with_their_supervisor_even_when_it_is_killed(tmp_pat
     with socket.socket() as sock:  # the port is free again: nothing serves on alone
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", server.port))
+
+
+def _workers_of(supervisor: int) -> set[int]:
+    """The supervisor's worker processes (not multiprocessing's resource tracker)."""
+    found = set()
+    for pid in _descendants(supervisor):
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except FileNotFoundError:
+            continue
+        if b"spawn_main" in command and _running(pid):
+            found.add(pid)
+    return found
+
+
+@pytest.mark.parametrize("ending", [signal.SIGKILL, signal.SIGTERM], ids=["killed", "exited"])
+def test_a_worker_that_dies_is_logged_and_replaced(tmp_path, seed_file, ending):
+    home = tmp_path / "home"
+    run_cli("ingest", str(seed_file), home=home)
+    server = LiveServer(home, workers=2)
+    try:
+        before = _workers_of(server.process.pid)
+        assert len(before) == 2
+        victim = min(before)
+        os.kill(victim, ending)  # SIGTERM: the worker shuts down cleanly, as if on its own
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = _workers_of(server.process.pid)
+            if len(now) == 2 and victim not in now and "restarted" in server.log.read_text():
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"no replacement worker: {server.log.read_text()}")
+        for _ in range(20):  # both workers answer, whichever takes the connection
+            assert httpx.get(server.url + "/api/search", params={"q": "腰酸"}).status_code == 200
+        assert f"(pid {victim}) exited with code {-ending}" in server.log.read_text()
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("proxies", [None, "127.0.0.1"], ids=["no proxy", "trusted proxy"])
+def test_forwarded_for_counts_only_from_a_configured_proxy(tmp_path, seed_file, proxies):
+    home = tmp_path / "home"
+    run_cli("ingest", str(seed_file), home=home)
+    args = ("--forwarded-allow-ips", proxies) if proxies else ()
+    server = LiveServer(home, workers=1, args=args, LANGZHONG_RATE_LIMIT="3")
+    try:
+        statuses = [
+            httpx.get(
+                server.url + "/api/search",
+                params={"q": "腰痛"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            ).status_code
+            for n in range(6)
+        ]
+    finally:
+        server.stop()
+    if proxies:  # each forwarded client has its own allowance
+        assert statuses == [200] * 6
+    else:  # one client, whatever the header claims
+        assert statuses[:3] == [200] * 3 and statuses[3:] == [429] * 3

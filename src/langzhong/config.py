@@ -62,8 +62,8 @@ class Settings:
             if env["LANGZHONG_ENGINE"] not in ENGINES:
                 raise ValueError(f"LANGZHONG_ENGINE must be one of {', '.join(ENGINES)}")
             settings = replace(settings, engine=env["LANGZHONG_ENGINE"])
-        if env.get("LANGZHONG_API_TOKEN"):
-            settings = replace(settings, api_token=env["LANGZHONG_API_TOKEN"])
+        if token := env.get("LANGZHONG_API_TOKEN", "").strip():  # blank: writes stay off
+            settings = replace(settings, api_token=token)
         return settings
 
     def describe(self) -> dict[str, str | int | bool]:

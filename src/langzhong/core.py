@@ -5,11 +5,40 @@ The CLI's ``--json`` and the web API both serialise these models, so the two nev
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 ArticleKind = Literal["article", "qa"]
+# An id is one segment of a page's address: ASCII letters, digits and . _ ~ - (derived ids are
+# hex; datasets use forms like im-00042).
+ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._~-]{0,127}$"
+# Where an article came from: a web address or a path on this site, never javascript: or data:.
+URL_PATTERN = r"^(https?://[^\s/?#]+\S*|/([^/\s]\S*)?)$"
+# What each pattern means, for error messages.
+PATTERN_RULES = {
+    ID_PATTERN: "must be 1-128 ASCII letters, digits or . _ ~ -",
+    URL_PATTERN: "must be an http(s) address or a path on this site",
+}
+
+
+def error_message(error: dict) -> str:
+    """One of pydantic's validation errors in words (a pattern by what it means)."""
+    return PATTERN_RULES.get(error.get("ctx", {}).get("pattern"), error["msg"])
+
+
+def unicode_text(text: str) -> str:
+    """Refuse a lone surrogate (JSON's \\udc00): it cannot be stored, indexed or sent."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text with a lone surrogate is not Unicode text") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(unicode_text)]
+ArticleId = Annotated[str, Field(pattern=ID_PATTERN)]
+Url = Annotated[str, Field(pattern=URL_PATTERN, max_length=2048), AfterValidator(unicode_text)]
 
 
 class _Frozen(BaseModel):
@@ -19,28 +48,28 @@ class _Frozen(BaseModel):
 class Section(_Frozen):
     """A headed part of an article (level 1 is 一、…, 2 is 1、…); text keeps the page's words."""
 
-    heading: str
+    heading: Text
     level: int = Field(ge=1, le=6)
-    text: str = ""
+    text: Text = ""
 
 
 class RelatedLink(_Frozen):
     """An entry of the 相关阅读 block. ``id`` is None until an article with that title is stored."""
 
-    title: str
-    id: str | None = None
+    title: Text
+    id: ArticleId | None = None
 
 
 class ArticleContent(_Frozen):
     """What an article says; ``Article`` adds its id."""
 
-    title: str
+    title: Text
     kind: ArticleKind = "article"
-    date: str | None = None
-    source: str | None = None
-    url: str | None = None
-    department: str | None = None
-    lead: str = ""
+    date: Text | None = None
+    source: Text | None = None
+    url: Url | None = None
+    department: Text | None = None
+    lead: Text = ""
     sections: tuple[Section, ...] = ()
     related: tuple[RelatedLink, ...] = ()
 
@@ -63,9 +92,13 @@ class ArticleContent(_Frozen):
 
 
 class Article(ArticleContent):
-    """A structured article or a question with its doctor's answer (``kind="qa"``)."""
+    """A structured article or a question with its doctor's answer (``kind="qa"``).
 
-    id: str
+    Validated when made from outside input; the store reads what it wrote with
+    ``model_construct``, so a rule added later never makes a stored article unreadable.
+    """
+
+    id: ArticleId
 
 
 class Passage(_Frozen):

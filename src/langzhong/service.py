@@ -169,19 +169,32 @@ class Service:
     def article(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
 
-    def put_article(self, article: Article) -> tuple[Outcome, str]:
-        """Add or replace one article (the operators' API); returns the outcome and stored id."""
+    def put_article(self, article: Article, keep_id: bool = False) -> tuple[Outcome, str]:
+        """Add or replace one article (the operators' API); returns the outcome and stored id.
+
+        ``keep_id`` (PUT to an id): stored under its own id, never merged into a similar page;
+        SameContent when exactly this content is already stored under another id.
+        """
         self._operator_writes()
         with self.store.transaction():
-            outcome = self.writer.write(article)
-        self.indexer.catch_up()
+            if keep_id and (other := self.writer.stored_elsewhere(article)):
+                raise SameContent(other)
+            outcome = self.writer.write(article, dedupe=not keep_id)
+            rowid = self.store.lookup(outcome[1]).rowid
+        if outcome[0] != "duplicate":
+            self._index_write(rowid)
         return outcome
 
     def delete_article(self, article_id: str) -> bool:
         with self.store.transaction():
-            deleted = self.writer.delete(article_id)
-        self.indexer.catch_up()
-        return deleted
+            rowid = self.writer.delete(article_id)
+        if rowid is not None:
+            self._index_write(rowid)
+        return rowid is not None
+
+    def _index_write(self, rowid: int) -> None:
+        """An API write is searchable when it returns (see ``Indexer.index_now``)."""
+        self.indexer.index_now([rowid])
 
     def stats(self) -> dict:
         counts = self.store.counts()
@@ -194,6 +207,10 @@ class Service:
             "index_bytes": _folder_bytes(self.settings.index_path),
             "settings": self.settings.describe(),
         }
+
+
+class SameContent(Exception):
+    """The article's exact content is already stored under another id (``args[0]``)."""
 
 
 def _folder_bytes(folder: Path) -> int:

@@ -264,8 +264,14 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     type=click.IntRange(1, 64),
     help="Server processes; each answers on its own core (Python runs one thread at a time).",
 )
+@click.option(
+    "--forwarded-allow-ips",
+    default="",
+    help="Addresses of reverse proxies whose X-Forwarded-For names the client, comma-separated"
+    " (default: none; the connection's own address counts).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
+def serve(ctx: click.Context, host: str, port: int, workers: int, forwarded_allow_ips: str) -> None:
     """Serve the web site and the JSON API (OpenAPI at /docs)."""
     from langzhong.web import serve as serving
 
@@ -282,7 +288,7 @@ def serve(ctx: click.Context, host: str, port: int, workers: int) -> None:
         f"langzhong: serving {documents} documents on http://{host}:{port}"
         f" ({workers} worker{'s' if workers > 1 else ''})"
     )
-    sys.exit(serving.run(host, port, workers))
+    sys.exit(serving.run(host, port, workers, forwarded_allow_ips))
 
 
 @main.command(name="export")

@@ -14,6 +14,7 @@ import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -29,6 +30,8 @@ COMMIT_EVERY = 100_000  # documents between index commits during a long catch-up
 KEEP_UP_EVERY = 50_000  # during an ingest, catch up once this many changes wait
 PARALLEL_FROM = 2_000  # fewer articles than this are segmented in this process
 PARALLEL_BATCH = 250  # articles sent to a segmenting process at once
+INDEX_NOW_WAIT_S = 10.0  # how long one write waits for another process to let go of the index
+INLINE_BACKLOG = 500  # other pending changes one write applies with its own
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +82,42 @@ class Indexer:
             except IndexBusy:
                 return applied
 
+    def index_now(self, rowids: list[int], wait_s: float | None = None) -> bool:
+        """Index these articles as they are now (one API write) in one commit. A short backlog
+        of other changes is applied with them; a long one (another process's bulk ingest) is
+        left to the process that logged it, so one write never replays thousands of changes:
+        then the log position stays put, and the replay that follows applies these articles
+        again, harmlessly. False when another process held the index for all of ``wait_s``
+        (default INDEX_NOW_WAIT_S); the change then stays in the log for that process."""
+        deadline = time.monotonic() + (INDEX_NOW_WAIT_S if wait_s is None else wait_s)
+        with self._lock:
+            while True:
+                try:
+                    self.index.claim()
+                    break
+                except IndexBusy:
+                    if time.monotonic() >= deadline:
+                        return False
+                    time.sleep(0.05)
+            try:
+                if self.pending() <= INLINE_BACKLOG:
+                    self._apply(lambda applied: None)
+                else:
+                    self._apply_only(rowids)
+            finally:
+                self._stop_writing()
+        return True
+
     def keep_up(self) -> None:
-        """During a long ingest: catch up once enough changes wait, keeping the index open."""
+        """During a long ingest: catch up once enough changes wait, then let go of the index
+        so that API writes meanwhile can index themselves (the segmenting processes stay)."""
         with self._lock:
             if self.pending() >= KEEP_UP_EVERY:
                 with contextlib.suppress(IndexBusy):  # the process holding it applies them
-                    self._apply(lambda applied: None)
+                    try:
+                        self._apply(lambda applied: None)
+                    finally:
+                        self.index.release()
 
     def close(self) -> None:
         with self._lock:
@@ -135,6 +168,14 @@ class Indexer:
         if since_commit or self.index.checkpoint() != self._checkpoint(seq):
             self._commit(seq)
         return applied
+
+    def _apply_only(self, rowids: list[int]) -> None:
+        articles = self.store.get_by_rowids(rowids)
+        for doc in self._documents(articles):
+            self.index.upsert(doc)
+        for rowid in set(rowids) - set(articles):
+            self.index.delete(rowid)
+        self.index.commit(self.index.checkpoint())
 
     def _commit(self, seq: int) -> None:
         self.index.commit(self._checkpoint(seq))

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from langzhong.core import Article, Section
+from langzhong.core import Article, Section, error_message, unicode_text
 from langzhong.ingest.fingerprint import article_id
 from langzhong.ingest.pages import parse_page
 
@@ -22,7 +22,10 @@ def _text(record: dict[str, Any], key: str) -> str:
     value = record.get(key)
     if not isinstance(value, str) or not value.strip():
         raise BadRecord(f"missing or empty {key!r}")
-    return value.strip()
+    try:
+        return unicode_text(value.strip())
+    except ValueError as error:
+        raise BadRecord(f"{key}: {error}") from None
 
 
 def _optional_text(record: dict[str, Any], key: str) -> str | None:
@@ -34,13 +37,12 @@ def _optional_text(record: dict[str, Any], key: str) -> str | None:
     return value
 
 
-def storable(article: Article) -> Article:
-    """The article, or BadRecord when its text cannot be stored (a lone surrogate)."""
-    try:
-        article.model_dump_json()
-    except ValueError:
-        raise BadRecord("text that is not valid Unicode (a lone surrogate)") from None
-    return article
+def invalid(error: ValidationError) -> BadRecord:
+    """The first thing pydantic refused, as a one-line reason."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first["loc"])
+    message = error_message(first)
+    return BadRecord(f"{where}: {message}" if where else message)
 
 
 def qa_article(record: dict[str, Any], source: str | None = None) -> Article:
@@ -83,6 +85,4 @@ def record_articles(record: Any, source: str | None = None) -> list[Article]:
     try:
         return [Article.model_validate(fields)]
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadRecord(f"{where}: {first['msg']}") from None
+        raise invalid(error) from None

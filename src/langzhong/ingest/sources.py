@@ -14,11 +14,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from langzhong.core import Article
 from langzhong.ingest.decode import UnreadableInput, decode_text
 from langzhong.ingest.html import looks_like_html, parse_html
 from langzhong.ingest.pages import NotAPage, parse_page
-from langzhong.ingest.records import BadRecord, record_articles, storable
+from langzhong.ingest.records import BadRecord, invalid, record_articles
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz", ".json")
 GZIP_MAGIC = b"\x1f\x8b"
@@ -91,11 +93,13 @@ def _records(
 ) -> Iterator[Article | Rejection]:
     for number, line in _jsonl_lines(raw, max_bytes):
         try:
-            articles = [storable(a) for a in record_articles(json.loads(decode_text(line)), source)]
+            articles = record_articles(json.loads(decode_text(line)), source)
         except json.JSONDecodeError as error:
             yield Rejection(f"{where}:{number}", f"invalid JSON ({error.msg})")
         except (BadRecord, NotAPage, UnreadableInput) as error:
             yield Rejection(f"{where}:{number}", str(error))
+        except ValidationError as error:
+            yield Rejection(f"{where}:{number}", str(invalid(error)))
         except RecursionError:
             yield Rejection(f"{where}:{number}", "JSON nested too deeply")
         except Exception as error:  # the record boundary: one line never stops the others
@@ -134,6 +138,8 @@ def read_file(
             yield from parse_html(text, source=source)
         else:
             yield from parse_page(text, source=source)
+    except ValidationError as error:
+        yield Rejection(where, str(invalid(error)))
     except (UnreadableInput, NotAPage, BadRecord, OSError, EOFError, gzip.BadGzipFile) as error:
         reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
         yield Rejection(where, reason or type(error).__name__)

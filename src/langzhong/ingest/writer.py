@@ -79,9 +79,15 @@ class Writer:
                 best, best_score = stored, score
         return best
 
-    def delete(self, article_id: str) -> bool:
-        """Remove an article (call inside ``store.transaction()``)."""
-        return self.store.delete(article_id) is not None
+    def stored_elsewhere(self, article: Article) -> str | None:
+        """The id of another stored article with exactly this content, if any."""
+        same = self.store.lookup_hash(fingerprint.content_hash(article))
+        return same.id if same and same.id != article.id else None
+
+    def delete(self, article_id: str) -> int | None:
+        """Remove an article (call inside ``store.transaction()``); returns its rowid, or None
+        when there was none."""
+        return self.store.delete(article_id)
 
     def write_all(
         self,

@@ -249,11 +249,11 @@ class ArticleStore:
                 " ORDER BY article, position",
                 rowids,
             ):
-                links[article].append(RelatedLink(title=title, id=to_id))
+                links[article].append(RelatedLink.model_construct(title=title, id=to_id))
         return [
             (
                 rowid,
-                Article(
+                Article.model_construct(  # validated when written (see ``Article``)
                     id=aid,
                     kind=kind,
                     title=title,

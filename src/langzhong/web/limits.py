@@ -1,15 +1,22 @@
-"""Per-client search rate limit and request body size limit (pure ASGI middleware)."""
+"""Per-client search rate limit, request body size limit and the write token, checked before
+a request's body is read (pure ASGI middleware)."""
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 from collections import OrderedDict
 
-from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from langzhong.web.errors import problem
 
 SEARCH_PATHS = ("/search", "/api/search")
+WRITE_PATHS = "/api/articles"
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_CLIENTS = 100_000  # oldest client buckets are forgotten beyond this, bounding memory
 
 
@@ -34,48 +41,87 @@ class TokenBuckets:
             return allowed
 
 
+def bearer_token(authorization: bytes | None) -> bytes | None:
+    """The token of an ``Authorization: Bearer <token>`` header (the scheme in any case)."""
+    scheme, _, token = (authorization or b"").strip().partition(b" ")
+    token = token.strip()
+    return token if scheme.lower() == b"bearer" and token else None
+
+
 class Limits:
-    def __init__(self, app: ASGIApp, rate_per_minute: int, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        templates: Jinja2Templates,
+        rate_per_minute: int,
+        max_body_bytes: int,
+        api_token: str | None,
+    ) -> None:
         self.app = app
+        self.templates = templates
         self.buckets = TokenBuckets(rate_per_minute) if rate_per_minute > 0 else None
         self.max_body = max_body_bytes
+        self.token = api_token.encode() if api_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.buckets and scope["path"] in SEARCH_PATHS:
-            client = (scope.get("client") or ("unknown", 0))[0]
-            if not self.buckets.take(client):
-                response = JSONResponse(
-                    {"detail": "too many searches; try again in a minute"},
-                    status_code=429,
-                    headers={"Retry-After": "60"},
-                )
-                await response(scope, receive, send)
-                return
         headers = dict(scope.get("headers") or [])
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            response = JSONResponse({"detail": "request body too large"}, status_code=413)
+        refusal = self._refusal(scope, headers)
+        chunked = b"content-length" not in headers and scope["method"] not in READ_METHODS
+        if refusal is None and chunked:
+            body, too_large = await _read_capped(receive, self.max_body)
+            if too_large:
+                refusal = (413, "request body too large", None)
+            else:
+                receive = _replay(body, receive)
+        if refusal is not None:
+            status, detail, extra = refusal
+            response = problem(Request(scope), status, detail, self.templates, extra)
             await response(scope, receive, send)
             return
-        await self.app(scope, self._capped(receive), send)
+        await self.app(scope, receive, send)
 
-    def _capped(self, receive: Receive) -> Receive:
-        """Refuse bodies sent without a length (chunked) once they pass the limit."""
-        seen = 0
+    def _refusal(
+        self, scope: Scope, headers: dict[bytes, bytes]
+    ) -> tuple[int, str, dict[str, str] | None] | None:
+        """Why this request is refused before its body is read, if it is."""
+        path, method = scope["path"], scope["method"]
+        if self.buckets and path in SEARCH_PATHS:
+            client = (scope.get("client") or ("unknown", 0))[0]
+            if not self.buckets.take(client):
+                return 429, "too many searches; try again in a minute", {"Retry-After": "60"}
+        if path.startswith(WRITE_PATHS) and method not in READ_METHODS:
+            if self.token is None:
+                return 403, "write API disabled: no LANGZHONG_API_TOKEN is configured", None
+            given = bearer_token(headers.get(b"authorization"))
+            if given is None or not hmac.compare_digest(given, self.token):
+                return 401, "missing or wrong token", {"WWW-Authenticate": "Bearer"}
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            return 413, "request body too large", None
+        return None
 
-        async def wrapped() -> dict:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_body:
-                raise BodyTooLarge
-            return message
 
-        return wrapped
+async def _read_capped(receive: Receive, limit: int) -> tuple[list[Message], bool]:
+    """A body sent without a length (chunked), read whole up to ``limit`` bytes."""
+    messages, seen = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            return [], True
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages, False
 
 
-class BodyTooLarge(Exception):
-    """A chunked request body went past the limit."""
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """The buffered body, then what the server sends next (a disconnect, when it comes)."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed

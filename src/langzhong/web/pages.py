@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
@@ -60,11 +61,14 @@ async def search(
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
     page: Annotated[int, Query(ge=1, le=100)] = 1,
     all: Annotated[bool, Query(description="the whole ranking, with confidences")] = False,
-) -> HTMLResponse:
+) -> Response:
     if not q.strip():
         return await home(request, service)
     answer = service.ask(q, page=page, everything=all)
     pages = -(-answer.total // PAGE_SIZE)
+    if page > max(pages, 1):  # past the last page: to the last one (a relative address)
+        params = {"q": q} | ({"page": pages} if pages > 1 else {}) | ({"all": 1} if all else {})
+        return RedirectResponse(f"/search?{urlencode(params)}", 303)
     return templates.TemplateResponse(
         request,
         "results.html",

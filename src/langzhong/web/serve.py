@@ -13,7 +13,10 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
+import time
+from collections import deque
 
 import uvicorn
 
@@ -21,6 +24,9 @@ from langzhong.orphans import stop_when_orphaned
 
 APP = "langzhong.web.app:app_from_environment"  # each worker opens the store itself
 STOP_GRACE_S = 10.0
+# A worker that dies is replaced, unless workers keep dying: then the server stops.
+RESTARTS_ALLOWED = 5
+RESTART_WINDOW_S = 60.0
 
 
 def listener(host: str, port: int, share_port: bool = False) -> socket.socket:
@@ -36,25 +42,42 @@ def listener(host: str, port: int, share_port: bool = False) -> socket.socket:
     return sock
 
 
-def _config() -> uvicorn.Config:
-    return uvicorn.Config(APP, factory=True, log_level="warning")
+def _config(proxies: str) -> uvicorn.Config:
+    """``proxies``: the addresses whose X-Forwarded-For is believed (none by default: any
+    local process could otherwise pick the client address the rate limit counts)."""
+    return uvicorn.Config(
+        APP,
+        factory=True,
+        log_level="warning",
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
+    )
 
 
-def _worker(host: str, port: int, parent: int) -> None:
+def _worker(host: str, port: int, proxies: str, parent: int) -> None:
     stop_when_orphaned(parent)
-    uvicorn.Server(_config()).run(sockets=[listener(host, port, share_port=True)])
+    uvicorn.Server(_config(proxies)).run(sockets=[listener(host, port, share_port=True)])
 
 
-def run(host: str, port: int, workers: int) -> int:
-    """Serve until stopped (Ctrl-C or SIGTERM); returns the exit status."""
+def _say(message: str) -> None:
+    print(f"langzhong: {message}", file=sys.stderr, flush=True)
+
+
+def run(host: str, port: int, workers: int, proxies: str = "") -> int:
+    """Serve until stopped (Ctrl-C or SIGTERM); returns the exit status. A worker that dies
+    (killed, or exiting on its own) is logged and replaced."""
     if workers == 1:
-        uvicorn.Server(_config()).run(sockets=[listener(host, port)])
+        uvicorn.Server(_config(proxies)).run(sockets=[listener(host, port)])
         return 0
     context = multiprocessing.get_context("spawn")
-    processes = [
-        context.Process(target=_worker, args=(host, port, os.getpid()), name=f"worker-{n}")
-        for n in range(workers)
-    ]
+
+    def start(n: int) -> multiprocessing.Process:
+        process = context.Process(
+            target=_worker, args=(host, port, proxies, os.getpid()), name=f"worker-{n}"
+        )
+        process.start()
+        return process
+
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -62,11 +85,23 @@ def run(host: str, port: int, workers: int) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    for process in processes:
-        process.start()
-    while not stopping.is_set() and all(p.is_alive() for p in processes):
-        stopping.wait(0.5)
-    failed = not stopping.is_set()  # a worker died on its own
+    processes = [start(n) for n in range(workers)]
+    restarts: deque[float] = deque(maxlen=RESTARTS_ALLOWED)
+    failed = False
+    while not stopping.wait(0.5):
+        for n, process in enumerate(processes):
+            if process.is_alive():
+                continue
+            _say(f"worker-{n} (pid {process.pid}) exited with code {process.exitcode}")
+            now = time.monotonic()
+            if len(restarts) == RESTARTS_ALLOWED and now - restarts[0] < RESTART_WINDOW_S:
+                _say(f"{RESTARTS_ALLOWED} restarts within {RESTART_WINDOW_S:.0f} s; stopping")
+                failed = True
+                stopping.set()
+                break
+            restarts.append(now)
+            processes[n] = start(n)
+            _say(f"worker-{n} restarted (pid {processes[n].pid})")
     for process in processes:
         if process.is_alive():
             process.terminate()  # SIGTERM: uvicorn finishes its requests and closes the store
