@@ -78,6 +78,7 @@ class LiveServer:
         args: tuple[str, ...] = (),
         **env_vars: str,
     ) -> None:
+        self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "LANGZHONG_HOME": str(home), "LANGZHONG_RATE_LIMIT": "0", **env_vars}

@@ -105,8 +105,11 @@ def test_crawled_script_never_reaches_a_page_unescaped(demo_server):
 def test_health_docs_and_security_headers(demo_server):
     health = httpx.get(f"{demo_server.url}/healthz")
     assert health.json()["status"] == "ok" and health.json()["indexed_documents"] > 6000
-    docs = httpx.get(f"{demo_server.url}/docs").text
-    assert "/docs-assets/swagger-ui-bundle.js" in docs and "cdn" not in docs.lower()
+    docs = httpx.get(f"{demo_server.url}/docs").text  # the reference, rendered on the server
+    for operation in ("GET</span> <code>/api/search", "PUT</span> <code>/api/articles/{"):
+        assert operation in docs
+    swagger = httpx.get(f"{demo_server.url}/docs/try").text  # Swagger UI, to try requests
+    assert "/docs-assets/swagger-ui-bundle.js" in swagger and "cdn" not in swagger.lower()
     assert httpx.get(f"{demo_server.url}/docs-assets/swagger-ui-bundle.js").status_code == 200
     spec = httpx.get(f"{demo_server.url}/openapi.json").json()
     assert {"/api/search", "/api/articles", "/api/articles/{article_id}", "/healthz"} <= set(

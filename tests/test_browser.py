@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 playwright = pytest.importorskip("playwright.sync_api")
+Axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.browser
 def browser():
     if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
         pytest.skip("Debian's chromium is not installed (scripts/test installs it as root)")
+    ARTIFACTS.mkdir(exist_ok=True)  # screenshots, kept by CI
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield browser
@@ -35,7 +37,6 @@ def browser():
 
 @pytest.mark.parametrize("width", [360, 1280])
 def test_search_read_and_follow_related_reading(browser, demo_server, width):
-    ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(demo_server.url + "/")
     page.fill("input[name=q]", SEED_TITLE)
@@ -123,22 +124,109 @@ def test_child_fever_page_suggests_paediatrics(browser, demo_server):
     page.close()
 
 
-def test_api_docs_render_under_their_content_policy(browser, demo_server):
-    page = browser.new_page()
+@pytest.mark.parametrize("width", [360, 1280])
+def test_api_docs_render_under_their_content_policy(browser, demo_server, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
     refused = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else 0)
-    page.goto(demo_server.url + "/docs")
+    page.goto(demo_server.url + "/docs/try")
     page.wait_for_selector(".opblock-summary-path")  # one row per API operation
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert "/api/search" in paths and "/api/articles/{article_id}" in paths
     assert refused == []
+    page.screenshot(path=ARTIFACTS / f"swagger-{width}.png", full_page=True)
+    page.close()
 
 
-def test_an_error_page_is_a_page_of_the_site(browser, demo_server):
-    page = browser.new_page(viewport={"width": 360, "height": 800})
+@pytest.mark.parametrize("width", [360, 1280])
+def test_the_api_reference_lists_every_operation(browser, demo_server, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(demo_server.url + "/docs")
+    listed = page.locator(".operation h2").all_inner_texts()
+    for operation in ("GET /api/search", "POST /api/articles", "DELETE /api/articles/{article_id}"):
+        assert operation in listed
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    page.screenshot(path=ARTIFACTS / f"docs-{width}.png", full_page=True)
+    page.close()
+
+
+PAGES = {
+    "home": "/",
+    "docs": "/docs",
+    "feedback": f"/search?q={SEED_TITLE}&feedback=1",
+    "results": f"/search?q={SEED_TITLE}",
+    "abstained": "/search?q=怎么做蛋糕",
+    "crisis": "/search?q=我不想活了",
+    "emergency": "/search?q=手术后大小便失禁",
+    "article": "/search?q=腰突然直不起来是怎么回事",  # then the first hit is opened
+    "error": "/article/no-such-article",
+}
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_no_accessibility_violations(browser, demo_server, name, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(demo_server.url + PAGES[name])
+    if name == "article":
+        page.locator(".hit h2 a").first.click()
+        page.wait_for_selector("article h1")
+    violations = Axe().run(page).response["violations"]
+    found = [(v["id"], [n["target"] for n in v["nodes"]][:3]) for v in violations]
+    assert found == []
+    page.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_best_answer_first_and_a_hit_opens_its_section(browser, demo_server, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(demo_server.url + "/search?q=做完腰椎的微创手术以后腰一直发酸，为什么会这样")
+    best = page.locator(".best")
+    assert best.locator("h2").inner_text() == "最佳回答"
+    assert best.bounding_box()["y"] < page.locator(".hit").first.bounding_box()["y"]
+    assert "这是因为" in best.locator(".passage").inner_text()
+    page.screenshot(path=ARTIFACTS / f"best-answer-{width}.png", full_page=True)
+
+    page.goto(demo_server.url + f"/search?q={SEED_TITLE} 肌肉功能恢复")
+    path = page.locator(".hit .section-path a").first
+    assert path.get_attribute("href").split("#")[1].startswith("s")
+    section_path = path.inner_text()
+    path.click()
+    page.wait_for_selector("section:target")
+    target = page.locator("section:target")
+    assert target.locator("h2, h3, h4").first.inner_text() in section_path
+    assert target.evaluate("e => getComputedStyle(e).backgroundColor") != "rgba(0, 0, 0, 0)"
+    back = page.locator(".back a")
+    assert "返回" in back.inner_text() and "/search?q=" in back.get_attribute("href")
+    assert page.locator(".crumbs").inner_text().startswith("首页")
+    page.screenshot(path=ARTIFACTS / f"article-at-section-{width}.png")
+    page.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_an_error_page_is_a_page_of_the_site(browser, demo_server, width):
+    page = browser.new_page(viewport={"width": width, "height": 800})
     response = page.goto(demo_server.url + "/article/no-such-article")
     assert response.status == 404
+    page.screenshot(path=ARTIFACTS / f"not-found-{width}.png")
     assert page.locator("h1").inner_text() == "找不到这个页面"
     page.click("text=回到首页")
     page.wait_for_selector("input[name=q]")
     assert page.url == demo_server.url + "/"
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_feedback_round_trip_without_javascript(browser, demo_server, width):
+    context = browser.new_context(
+        java_script_enabled=False, viewport={"width": width, "height": 900}
+    )
+    page = context.new_page()
+    page.goto(demo_server.url + f"/search?q={SEED_TITLE}")
+    form = page.locator(".hit .feedback").first
+    assert form.locator("button").first.bounding_box()["height"] >= 44
+    form.locator("button[value=yes]").click()
+    page.wait_for_selector(".thanks")
+    assert "谢谢你的反馈" in page.locator(".thanks").inner_text()
+    assert page.locator(".hit").count() >= 1  # back on the same results
+    page.screenshot(path=ARTIFACTS / f"feedback-{width}.png")
+    context.close()

@@ -35,7 +35,7 @@ def test_seed_page_lead_holds_the_two_opening_paragraphs(seed_text):
 
 def test_seed_page_keeps_one_copy_of_every_paragraph(seed_text):
     articles = parse_page(seed_text)
-    paragraphs = [p for a in articles for _, p in a.paragraphs()]
+    paragraphs = [p for a in articles for _, p, _ in a.paragraphs()]
     assert len(paragraphs) == len(set(paragraphs))
     assert len(paragraphs) == 2 + 4 + 2  # seed lead, 4 section texts; related article's two
     stored = "\n".join(a.title + a.body_text() for a in articles)

@@ -69,20 +69,25 @@ class ArticleContent(_Frozen):
     source: Text | None = None
     url: Url | None = None
     department: Text | None = None
+    # Who says it (an author, or a doctor with their title) and when it was last reviewed, where
+    # the source gives them.
+    author: Text | None = None
+    reviewed: Text | None = None
     lead: Text = ""
     sections: tuple[Section, ...] = ()
     related: tuple[RelatedLink, ...] = ()
 
-    def paragraphs(self) -> list[tuple[str | None, str]]:
-        """Every paragraph with the heading path it sits under (None for the lead)."""
-        found: list[tuple[str | None, str]] = [
-            (None, p) for p in self.lead.split("\n") if p.strip()
+    def paragraphs(self) -> list[tuple[str | None, str, str | None]]:
+        """Every paragraph with the heading path it sits under and the anchor of its section
+        on the article page (``s1``, ``s2``…; None for the lead)."""
+        found: list[tuple[str | None, str, str | None]] = [
+            (None, p, None) for p in self.lead.split("\n") if p.strip()
         ]
         path: list[Section] = []
-        for section in self.sections:
+        for number, section in enumerate(self.sections, start=1):
             path = [s for s in path if s.level < section.level] + [section]
             label = " › ".join(s.heading for s in path)
-            found.extend((label, p) for p in section.text.split("\n") if p.strip())
+            found.extend((label, p, f"s{number}") for p in section.text.split("\n") if p.strip())
         return found
 
     def body_text(self) -> str:
@@ -109,6 +114,7 @@ class Passage(_Frozen):
 
     text: str
     section: str | None = None
+    anchor: str | None = None  # the section's id on the article page
     highlights: tuple[tuple[int, int], ...] = ()
 
 
@@ -122,10 +128,12 @@ class Hit(_Frozen):
     source: str | None = None
     url: str | None = None
     department: str | None = None
+    author: str | None = None
     score: float
     # Calibrated probability that this document answers the question (None: no model loaded).
     confidence: float | None = None
     section: str | None = None
+    anchor: str | None = None  # the passage's section on the article page: /article/{id}#{anchor}
     passage: str = ""
     highlights: tuple[tuple[int, int], ...] = ()
     related: tuple[RelatedLink, ...] = ()

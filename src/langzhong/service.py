@@ -169,6 +169,13 @@ class Service:
     def article(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
 
+    def related_questions(self, article: Article, count: int = 5) -> list[Article]:
+        """The nearest other articles and questions: what a search for this one's title
+        ranks first, itself and its namesakes left out."""
+        results = self.searcher.search(article.title, count=count + 3)
+        others = [c.article for c in results.candidates if c.article.title != article.title]
+        return others[:count]
+
     def put_article(self, article: Article, keep_id: bool = False) -> tuple[Outcome, str]:
         """Add or replace one article (the operators' API); returns the outcome and stored id.
 

@@ -96,12 +96,12 @@ def _window(paragraph: str, score: _Scorer) -> str:
     return paragraph[best[0] : best[1]].strip()
 
 
-def _answering_paragraphs(article: Article) -> list[tuple[str | None, str]]:
+def _answering_paragraphs(article: Article) -> list[tuple[str | None, str, str | None]]:
     """The lead and every section paragraph; for a question with its doctor's answer only the
     answer: the patient's own words do not answer anything."""
     paragraphs = article.paragraphs()
     if article.kind == "qa":
-        return [(label, text) for label, text in paragraphs if label is not None]
+        return [paragraph for paragraph in paragraphs if paragraph[0] is not None]
     return paragraphs
 
 
@@ -119,16 +119,16 @@ def best_passage(
         return Passage(text="")
     score = _Scorer(query, weights)
     chosen, best_score = 0, 0.0
-    for i, (label, text) in enumerate(paragraphs):
+    for i, (label, text, _) in enumerate(paragraphs):
         heading = label or article.title  # the lead sits under the article's title
         value = score(normalize(text)) + HEADING_SHARE * coverage(heading, weights)
         if value > best_score:
             chosen, best_score = i, value
-    label, text = paragraphs[chosen]
+    label, text, anchor = paragraphs[chosen]
     text = _window(text, score)
-    for _, following in paragraphs[chosen + 1 :]:
+    for _, following, _ in paragraphs[chosen + 1 :]:
         if not _ENDS_ON_COLON.search(text) or len(text) >= 2 * MAX_PASSAGE_CHARS:
             break
         text = f"{text}\n{_window(following, score)}"
     terms = sorted((t for t in weights if len(t) > 1 or t in marked), key=len, reverse=True)
-    return Passage(text=text, section=label, highlights=highlight_spans(text, terms))
+    return Passage(text=text, section=label, anchor=anchor, highlights=highlight_spans(text, terms))

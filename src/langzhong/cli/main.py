@@ -314,3 +314,45 @@ def import_store(ctx: click.Context, path: Path) -> None:
     err.print(_summary(report))
     if report.rejections:
         sys.exit(1)
+
+
+@main.group()
+def feedback() -> None:
+    """Readers' 「这个回答有帮助吗？」 answers."""
+
+
+@feedback.command(name="export")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@click.pass_context
+def export_feedback(ctx: click.Context, path: Path | None) -> None:
+    """Write every answer as a JSON line (question, article, helpful, at) to PATH or stdout:
+    relevance judgements from readers."""
+    service = _open(ctx, demo=False)
+    lines = path.open("w", encoding="utf-8") if path else sys.stdout
+    count = 0
+    for row in service.store.iter_feedback():
+        lines.write(json.dumps(row, ensure_ascii=False) + "\n")
+        count += 1
+    if path:
+        lines.close()
+    err.print(f"exported {count} feedback answers" + (f" to {path}" if path else ""))
+
+
+@feedback.command(name="eval")
+@click.option(
+    "--from",
+    "path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="An exported feedback file (default: this store's own feedback).",
+)
+@click.pass_context
+def eval_feedback(ctx: click.Context, path: Path | None) -> None:
+    """Score the store's search against readers' answers as relevance judgements."""
+    from langzhong.evaluation.feedback import score_feedback
+
+    service = _open(ctx, demo=False)
+    if path:
+        rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
+    else:
+        rows = list(service.store.iter_feedback())
+    out.print_json(data=score_feedback(service.searcher, rows))

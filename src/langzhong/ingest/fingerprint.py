@@ -18,6 +18,7 @@ ROWS = NUM_PERM // BANDS
 SHINGLE = 3
 MIN_CHARS = 50  # shorter bodies are too small for a reliable near-duplicate check
 _NOT_TEXT = re.compile(r"[\W_]+")
+ADDED_LATER = ("author", "reviewed")  # fields added after articles were first hashed
 
 
 def article_id(source: str | None, title: str) -> str:
@@ -30,6 +31,9 @@ def content_hash(article: Article) -> str:
     """Hash of everything stored about the article except its id."""
     payload = article.model_dump(exclude={"id"}, mode="json")
     payload["related"] = [link["title"] for link in payload["related"]]
+    for added in ADDED_LATER:  # count only when set: earlier articles keep their hashes
+        if payload[added] is None:
+            del payload[added]
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 

@@ -33,6 +33,7 @@ DATES = {"extensive_search": False, "original_date": True}
 SITE_NAME_META = ("og:site_name", "application-name")
 TITLE_PARTS = re.compile(r"\s*[-_|｜—–]+\s*")
 BYLINE_SIBLINGS = 3
+BYLINE_AUTHOR = re.compile(r"(?:作者|医生|审核专家|审核)\s*[:：]\s*([^\s|｜,，;；]{2,30})")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>|~])")
 _LIST_MARKER = re.compile(r"^\s*(?:[-*+]|\d+\.)\s+", re.M)
 _EMPHASIS = re.compile(r"(\*\*|__)(.+?)\1")
@@ -78,6 +79,15 @@ def _byline_date(tree: lxml.html.HtmlElement) -> str | None:
         for sibling in list(heading.itersiblings())[:BYLINE_SIBLINGS]:
             if found := parse_date(_text(sibling)):
                 return found
+    return None
+
+
+def _byline_author(tree: lxml.html.HtmlElement) -> str | None:
+    """The author the byline under the ``<h1>`` names ("作者：王医生")."""
+    for heading in tree.iter("h1"):
+        for sibling in list(heading.itersiblings())[:BYLINE_SIBLINGS]:
+            if found := BYLINE_AUTHOR.search(_text(sibling)):
+                return found.group(1)
     return None
 
 
@@ -133,4 +143,5 @@ def parse_html(html: str, *, source: str | None = None, url: str | None = None) 
         title=title,
         date=(parse_date(meta.date) if meta and meta.date else None) or _byline_date(tree),
         related=_related_titles(tree, title),
+        author=(meta.author if meta else None) or _byline_author(tree),
     )

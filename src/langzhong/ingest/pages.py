@@ -134,12 +134,14 @@ def parse_page(
     title: str | None = None,
     date: str | None = None,
     related: list[str] | None = None,
+    author: str | None = None,
+    reviewed: str | None = None,
 ) -> list[Article]:
     """The page's article first, then every related article whose body the page carries.
 
     ``title``, ``date`` and ``source`` given by the caller (e.g. from HTML metadata) win over
     what the text says; ``related`` titles (an HTML page's 相关阅读 links) count when the text
-    has no 相关阅读 block of its own.
+    has no 相关阅读 block of its own; ``author`` and ``reviewed`` are the page's article's.
     """
     lines = [line.strip() for line in drop_repeated_blocks(text.splitlines())]
     lines = [line for line in lines if line]
@@ -194,6 +196,8 @@ def parse_page(
         date=date,
         source=source,
         url=url,
+        author=author,
+        reviewed=reviewed,
         lead=lead,
         sections=sections,
         related=tuple(RelatedLink(title=i.title, id=extracted.get(i.title)) for i in related_items),

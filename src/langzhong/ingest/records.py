@@ -58,6 +58,8 @@ def qa_article(record: dict[str, Any], source: str | None = None) -> Article:
         source=_optional_text(record, "source") or source or QA_SOURCE,
         url=_optional_text(record, "url"),
         department=_optional_text(record, "department"),
+        author=_optional_text(record, "author") or _optional_text(record, "doctor"),
+        reviewed=_optional_text(record, "reviewed"),
         lead=ask,
         sections=(Section(heading=ANSWER_HEADING, level=1, text=answer),),
     )
@@ -76,6 +78,8 @@ def record_articles(record: Any, source: str | None = None) -> list[Article]:
             url=_optional_text(record, "url"),
             title=_optional_text(record, "title"),
             date=_optional_text(record, "date"),
+            author=_optional_text(record, "author"),
+            reviewed=_optional_text(record, "reviewed"),
         )
     title = _text(record, "title")
     if not record.get("lead") and not record.get("sections"):

@@ -18,7 +18,7 @@ import numpy as np
 
 from langzhong.core import Article, RelatedLink, Section
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS articles (
     department TEXT,
     lead TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    signature BLOB
+    signature BLOB,
+    author TEXT,
+    reviewed TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_title ON articles(title);
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
@@ -58,6 +60,13 @@ CREATE TABLE IF NOT EXISTS bands (
     PRIMARY KEY (key, article)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS bands_article ON bands(article);
+CREATE TABLE IF NOT EXISTS feedback (  -- 「这个回答有帮助吗？」: nothing about who answered
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    question TEXT NOT NULL,
+    article TEXT NOT NULL,
+    helpful INTEGER NOT NULL,
+    at TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS changes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     article INTEGER NOT NULL  -- a rowid added, updated or deleted: the index re-reads its state
@@ -111,8 +120,10 @@ class ArticleStore:
             self.conn.execute(
                 "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        elif int(row[0]) == 1:
-            self._upgrade_from_1()
+        elif int(row[0]) in (1, 2):
+            if int(row[0]) == 1:
+                self._upgrade_from_1()
+            self._upgrade_from_2()
         elif int(row[0]) != SCHEMA_VERSION:
             raise sqlite3.DatabaseError(f"schema version {row[0]}, expected {SCHEMA_VERSION}")
 
@@ -123,6 +134,16 @@ class ArticleStore:
                 self.conn.execute(f"DROP TABLE IF EXISTS {table}")
             self.relog_all()
             self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", ("2",))
+
+    def _upgrade_from_2(self) -> None:
+        """Version 3 adds who wrote an article and when it was reviewed (and the feedback
+        table, which the schema script creates)."""
+        with self.transaction():
+            present = {row[1] for row in self.conn.execute("PRAGMA table_info(articles)")}
+            for column in ("author", "reviewed"):
+                if column not in present:
+                    self.conn.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
+            self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", ("3",))
 
     def reader(self) -> sqlite3.Connection:
         """This thread's own read-only connection: readers never wait for one another."""
@@ -229,7 +250,7 @@ class ArticleStore:
         with self.snapshot() as conn:
             heads = conn.execute(
                 "SELECT a.rowid, a.id, a.kind, a.title, a.date, a.source, a.url, a.department,"
-                f" a.lead FROM articles a WHERE {where}",
+                f" a.lead, a.author, a.reviewed FROM articles a WHERE {where}",
                 args,
             ).fetchall()
             if not heads:
@@ -262,11 +283,15 @@ class ArticleStore:
                     url=url,
                     department=department,
                     lead=lead,
+                    author=author,
+                    reviewed=reviewed,
                     sections=tuple(sections[rowid]),
                     related=tuple(links[rowid]),
                 ),
             )
-            for rowid, aid, kind, title, date, source, url, department, lead in heads
+            for rowid, aid, kind, title, date, source, url, department, lead, author, reviewed in (
+                heads
+            )
         ]
 
     def is_empty(self) -> bool:
@@ -323,7 +348,24 @@ class ArticleStore:
             "related_links_resolved": one(
                 "SELECT count(*) FROM links WHERE to_id IS NOT NULL"
             ).fetchone()[0],
+            "feedback": one("SELECT count(*) FROM feedback").fetchone()[0],
         }
+
+    # -- feedback -------------------------------------------------------------------------------
+
+    def add_feedback(self, question: str, article_id: str, helpful: bool, at: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO feedback (question, article, helpful, at) VALUES (?,?,?,?)",
+                (question, article_id, int(helpful), at),
+            )
+
+    def iter_feedback(self) -> Iterator[dict[str, str | bool]]:
+        rows = self.reader().execute(
+            "SELECT question, article, helpful, at FROM feedback ORDER BY seq"
+        )
+        for question, article, helpful, at in rows:
+            yield {"question": question, "article": article, "helpful": bool(helpful), "at": at}
 
     # -- writing (inside ``transaction()``) -----------------------------------------------------
 
@@ -348,12 +390,14 @@ class ArticleStore:
             article.lead,
             content_hash,
             signature.tobytes() if signature is not None else None,
+            article.author,
+            article.reviewed,
         )
         if existing:
             rowid = existing.rowid
             conn.execute(
                 "UPDATE articles SET kind=?, title=?, date=?, source=?, url=?, department=?,"
-                " lead=?, content_hash=?, signature=? WHERE rowid=?",
+                " lead=?, content_hash=?, signature=?, author=?, reviewed=? WHERE rowid=?",
                 (*values, rowid),
             )
             for table in ("sections", "links", "bands"):
@@ -361,7 +405,7 @@ class ArticleStore:
         else:
             rowid = conn.execute(
                 "INSERT INTO articles (id, kind, title, date, source, url, department, lead,"
-                " content_hash, signature) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                " content_hash, signature, author, reviewed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (article.id, *values),
             ).lastrowid
         conn.executemany(

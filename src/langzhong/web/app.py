@@ -8,19 +8,32 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 from threadpoolctl import threadpool_limits
 
 from langzhong.config import Settings
 from langzhong.service import Service
-from langzhong.web import api, errors, pages
+from langzhong.web import api, api_reference, errors, pages
 from langzhong.web.headers import SecurityHeaders
 from langzhong.web.limits import Limits
 
 STATIC = Path(__file__).parent / "static"
 # Swagger UI 5, shipped as files by fastapi-offline (served at /docs-assets, no CDN).
 SWAGGER_UI = Path(str(resources.files("fastapi_offline").joinpath("static")))
+
+
+class CachedStaticFiles(StaticFiles):
+    """Static files a browser may keep for an hour (they change only with a release); after
+    that it revalidates with the ETag StaticFiles sends."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
 
 
 def app_from_environment() -> FastAPI:
@@ -41,7 +54,8 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(
         lifespan=lifespan,
         title="langzhong",
-        description="Answers Chinese patients' health questions from trusted articles.",
+        description="Answers Chinese patients' health questions from health articles and doctors'"
+        " answers, each with its source.",
         version="0.1.0",
         docs_url=None,  # served below from local files: no CDN
         redoc_url=None,
@@ -49,8 +63,8 @@ def create_app(service: Service) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.service = service
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI), name="swagger")
+    app.mount("/static", CachedStaticFiles(directory=STATIC), name="static")
+    app.mount("/docs-assets", CachedStaticFiles(directory=SWAGGER_UI), name="swagger")
     app.include_router(api.router)
     app.include_router(pages.router)
     errors.install(app, pages.templates)
@@ -62,10 +76,26 @@ def create_app(service: Service) -> FastAPI:
         max_body_bytes=settings.max_body_kb << 10,
         api_token=settings.api_token,
     )
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # for clients that accept it
     app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
 
     @app.get("/docs", include_in_schema=False)
-    def docs(request: Request) -> HTMLResponse:
+    def reference(request: Request) -> HTMLResponse:
+        spec = app.openapi()
+        return pages.templates.TemplateResponse(
+            request,
+            "api_reference.html",
+            {
+                "info": spec["info"],
+                "version": spec["openapi"],
+                "operations": api_reference.operations(spec),
+                "schemas": api_reference.schemas(spec),
+                "query": "",
+            },
+        )
+
+    @app.get("/docs/try", include_in_schema=False)
+    def swagger_ui(request: Request) -> HTMLResponse:
         return pages.templates.TemplateResponse(request, "docs.html")
 
     return app

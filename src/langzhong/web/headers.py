@@ -15,7 +15,7 @@ SITE_POLICY = (
     b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     b"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-# The API docs page: Swagger UI (React) also sets inline style attributes.
+# Swagger UI (/docs/try): React also sets inline style attributes.
 DOCS_POLICY = (
     b"default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     b"img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'"
@@ -23,7 +23,7 @@ DOCS_POLICY = (
 
 
 def security_headers(path: str) -> tuple[tuple[bytes, bytes], ...]:
-    policy = DOCS_POLICY if path == "/docs" else SITE_POLICY
+    policy = DOCS_POLICY if path == "/docs/try" else SITE_POLICY
     return (*ALWAYS, (b"content-security-policy", policy))
 
 

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from langzhong.web.errors import problem
 
-SEARCH_PATHS = ("/search", "/api/search")
+LIMITED_PATHS = ("/search", "/api/search", "/feedback")  # per client, per minute
 WRITE_PATHS = "/api/articles"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_CLIENTS = 100_000  # oldest client buckets are forgotten beyond this, bounding memory
@@ -88,7 +88,7 @@ class Limits:
     ) -> tuple[int, str, dict[str, str] | None] | None:
         """Why this request is refused before its body is read, if it is."""
         path, method = scope["path"], scope["method"]
-        if self.buckets and path in SEARCH_PATHS:
+        if self.buckets and path in LIMITED_PATHS:
             client = (scope.get("client") or ("unknown", 0))[0]
             if not self.buckets.take(client):
                 return 429, "too many searches; try again in a minute", {"Retry-After": "60"}

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
 
 from langzhong.answer.compose import PAGE_SIZE
 from langzhong.answer.department import department_for_text
+from langzhong.answer.when_to_see import when_to_see
 from langzhong.core import Article
 from langzhong.service import Service
 from langzhong.web.api import MAX_QUERY_CHARS, get_service
+from langzhong.web.typography import display, marked
 
 router = APIRouter(include_in_schema=False)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -27,18 +29,8 @@ EXAMPLES = (
 )
 
 
-def marked(text: str, spans: tuple[tuple[int, int], ...]) -> Markup:
-    """The text escaped, with the highlight spans wrapped in <mark>."""
-    parts, last = [], 0
-    for start, end in spans:
-        parts.append(escape(text[last:start]))
-        parts.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
-        last = end
-    parts.append(escape(text[last:]))
-    return Markup("").join(parts)
-
-
 templates.env.filters["marked"] = marked
+templates.env.filters["display"] = display
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
@@ -82,12 +74,47 @@ async def search(
     )
 
 
+async def _body(request: Request) -> bytes:
+    return await request.body()
+
+
+@router.post("/feedback")
+def feedback(service: ServiceDep, body: Annotated[bytes, Depends(_body)]) -> Response:
+    """A reader's 「这个回答有帮助吗？」 (a plain form), stored without anything that identifies
+    them; back to the page it came from."""
+    form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+    article_id, helpful = form.get("article", ""), form.get("helpful")
+    question = form.get("q", "").strip()[:MAX_QUERY_CHARS]
+    if helpful not in ("yes", "no") or service.article(article_id) is None:
+        raise HTTPException(422, "不是有效的反馈")
+    hour = datetime.now(UTC).strftime("%Y-%m-%dT%H:00Z")  # no finer: nothing to match with logs
+    service.store.add_feedback(question, article_id, helpful == "yes", hour)
+    back = urlsplit(form.get("next", "/"))
+    path = back.path if back.path.startswith("/") and not back.path.startswith("//") else "/"
+    query = [(k, v) for k, v in parse_qsl(back.query) if k != "feedback"] + [("feedback", "1")]
+    return RedirectResponse(f"{path}?{urlencode(query)}", 303)
+
+
 @router.get("/article/{article_id}", response_class=HTMLResponse)
-async def article(request: Request, service: ServiceDep, article_id: str) -> HTMLResponse:
+async def article(
+    request: Request,
+    service: ServiceDep,
+    article_id: str,
+    q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
+) -> HTMLResponse:
+    """An article; ``q``: the search it was opened from, for the way back."""
     found: Article | None = service.article(article_id)
     if found is None:
         raise HTTPException(404, "没有这篇文章")
     department = found.department or department_for_text(f"{found.title}\n{found.lead}")
     return templates.TemplateResponse(
-        request, "article.html", {"article": found, "department": department, "query": ""}
+        request,
+        "article.html",
+        {
+            "article": found,
+            "department": department,
+            "query": q.strip(),
+            "guide": when_to_see(found),
+            "related_questions": service.related_questions(found),
+        },
     )
