@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import IO
@@ -168,6 +169,16 @@ class Service:
 
     def article(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
+
+    def add_feedback(self, question: str, article_id: str, helpful: bool) -> None:
+        """A reader's 「这个回答有帮助吗？」, kept with the hour only (nothing to match with
+        logs)."""
+        hour = datetime.now(UTC).strftime("%Y-%m-%dT%H:00Z")
+        self.store.add_feedback(question, article_id, helpful, hour)
+
+    def feedback(self) -> Iterator[dict[str, str | bool]]:
+        """Every stored feedback answer: question, article, helpful, at."""
+        return self.store.iter_feedback()
 
     def related_questions(self, article: Article, count: int = 5) -> list[Article]:
         """The nearest other articles and questions: what a search for this one's title

@@ -330,7 +330,7 @@ def export_feedback(ctx: click.Context, path: Path | None) -> None:
     service = _open(ctx, demo=False)
     lines = path.open("w", encoding="utf-8") if path else sys.stdout
     count = 0
-    for row in service.store.iter_feedback():
+    for row in service.feedback():
         lines.write(json.dumps(row, ensure_ascii=False) + "\n")
         count += 1
     if path:
@@ -354,5 +354,5 @@ def eval_feedback(ctx: click.Context, path: Path | None) -> None:
     if path:
         rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
     else:
-        rows = list(service.store.iter_feedback())
+        rows = list(service.feedback())
     out.print_json(data=score_feedback(service.searcher, rows))

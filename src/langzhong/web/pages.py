@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
@@ -34,7 +33,8 @@ templates.env.filters["display"] = display
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-# Pages only read: run on the event loop like the API's reads (see web/api.py).
+# Pages that only read run on the event loop like the API's reads (see web/api.py); the
+# feedback form writes, so it runs in the thread pool.
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -87,8 +87,7 @@ def feedback(service: ServiceDep, body: Annotated[bytes, Depends(_body)]) -> Res
     question = form.get("q", "").strip()[:MAX_QUERY_CHARS]
     if helpful not in ("yes", "no") or service.article(article_id) is None:
         raise HTTPException(422, "不是有效的反馈")
-    hour = datetime.now(UTC).strftime("%Y-%m-%dT%H:00Z")  # no finer: nothing to match with logs
-    service.store.add_feedback(question, article_id, helpful == "yes", hour)
+    service.add_feedback(question, article_id, helpful == "yes")
     back = urlsplit(form.get("next", "/"))
     path = back.path if back.path.startswith("/") and not back.path.startswith("//") else "/"
     query = [(k, v) for k, v in parse_qsl(back.query) if k != "feedback"] + [("feedback", "1")]
