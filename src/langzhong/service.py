@@ -200,19 +200,15 @@ class Service:
             outcome = self.writer.write(article, dedupe=not keep_id)
             rowid = self.store.lookup(outcome[1]).rowid
         if outcome[0] != "duplicate":
-            self._index_write(rowid)
+            self.indexer.index_now([rowid])  # searchable when the call returns
         return outcome
 
     def delete_article(self, article_id: str) -> bool:
         with self.store.transaction():
             rowid = self.writer.delete(article_id)
         if rowid is not None:
-            self._index_write(rowid)
+            self.indexer.index_now([rowid])
         return rowid is not None
-
-    def _index_write(self, rowid: int) -> None:
-        """An API write is searchable when it returns (see ``Indexer.index_now``)."""
-        self.indexer.index_now([rowid])
 
     def stats(self) -> dict:
         counts = self.store.counts()

@@ -8,6 +8,7 @@ names) and the ``<h1>`` title; its Markdown escapes and list markers are undone.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import lxml.html
 import trafilatura
@@ -73,22 +74,22 @@ def _title_site(tree: lxml.html.HtmlElement, title: str | None) -> str | None:
     return None
 
 
-def _byline_date(tree: lxml.html.HtmlElement) -> str | None:
-    """The date of the byline just under the ``<h1>`` ("2021年3月2日 10:00 作者：…")."""
-    for heading in tree.iter("h1"):
-        for sibling in list(heading.itersiblings())[:BYLINE_SIBLINGS]:
-            if found := parse_date(_text(sibling)):
-                return found
-    return None
+def _byline(tree: lxml.html.HtmlElement) -> list[str]:
+    """The lines just under the ``<h1>``, where a byline sits ("2021年3月2日 作者：王医生")."""
+    return [
+        _text(sibling)
+        for heading in tree.iter("h1")
+        for sibling in list(heading.itersiblings())[:BYLINE_SIBLINGS]
+    ]
 
 
-def _byline_author(tree: lxml.html.HtmlElement) -> str | None:
-    """The author the byline under the ``<h1>`` names ("作者：王医生")."""
-    for heading in tree.iter("h1"):
-        for sibling in list(heading.itersiblings())[:BYLINE_SIBLINGS]:
-            if found := BYLINE_AUTHOR.search(_text(sibling)):
-                return found.group(1)
-    return None
+def _byline_author(line: str) -> str | None:
+    found = BYLINE_AUTHOR.search(line)
+    return found.group(1) if found else None
+
+
+def _first(read: Callable[[str], str | None], lines: list[str]) -> str | None:
+    return next((found for line in lines if (found := read(line))), None)
 
 
 def _h1(tree: lxml.html.HtmlElement) -> str | None:
@@ -136,12 +137,13 @@ def parse_html(html: str, *, source: str | None = None, url: str | None = None) 
     # The <h1> is the article's own title; <title> often adds the section and the site.
     title = heading if heading and (not described or heading in described) else described
     site = _site_name(tree) or _title_site(tree, title) or (meta.sitename if meta else None)
+    byline = _byline(tree)
     return parse_page(
         _plain(body),
         source=source or site,
         url=url or (meta.url if meta else None),
         title=title,
-        date=(parse_date(meta.date) if meta and meta.date else None) or _byline_date(tree),
+        date=(parse_date(meta.date) if meta and meta.date else None) or _first(parse_date, byline),
         related=_related_titles(tree, title),
-        author=(meta.author if meta else None) or _byline_author(tree),
+        author=(meta.author if meta else None) or _first(_byline_author, byline),
     )

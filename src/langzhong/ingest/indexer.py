@@ -151,13 +151,7 @@ class Indexer:
         seq = self._replay_start(rebuild=True)
         applied = since_commit = 0
         while rows := self.store.changes_after(seq, CHUNK):
-            rowids = list(dict.fromkeys(rowid for _, rowid in rows))
-            articles = self.store.get_by_rowids(rowids)
-            for doc in self._documents(articles):
-                self.index.upsert(doc)
-            for rowid in rowids:
-                if rowid not in articles:
-                    self.index.delete(rowid)
+            self._reindex(list(dict.fromkeys(rowid for _, rowid in rows)))
             seq = rows[-1][0]
             applied += len(rows)
             since_commit += len(rows)
@@ -170,12 +164,18 @@ class Indexer:
         return applied
 
     def _apply_only(self, rowids: list[int]) -> None:
+        """These articles alone, committed without moving the checkpoint."""
+        self._reindex(rowids)
+        self.index.commit(self.index.checkpoint())
+
+    def _reindex(self, rowids: list[int]) -> None:
+        """Each article as stored now, or its deletion when it is gone."""
         articles = self.store.get_by_rowids(rowids)
         for doc in self._documents(articles):
             self.index.upsert(doc)
-        for rowid in set(rowids) - set(articles):
-            self.index.delete(rowid)
-        self.index.commit(self.index.checkpoint())
+        for rowid in rowids:
+            if rowid not in articles:
+                self.index.delete(rowid)
 
     def _commit(self, seq: int) -> None:
         self.index.commit(self._checkpoint(seq))
