@@ -160,6 +160,8 @@ PAGES = {
     "emergency": "/search?q=手术后大小便失禁",
     "article": "/search?q=腰突然直不起来是怎么回事",  # then the first hit is opened
     "error": "/article/no-such-article",
+    "knowledge": "/search?q=甲亢有什么症状",
+    "entity": "/entity/甲状腺功能亢进症",
 }
 
 
@@ -230,3 +232,20 @@ def test_feedback_round_trip_without_javascript(browser, demo_server, width):
     assert page.locator(".hit").count() >= 1  # back on the same results
     page.screenshot(path=ARTIFACTS / f"feedback-{width}.png")
     context.close()
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_knowledge_card_answers_first_and_opens_the_entity_page(browser, demo_server, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(f"{demo_server.url}/search?q=甲亢有什么症状")
+    card = page.locator(".knowledge").first
+    assert card.locator("h2").inner_text().startswith("甲状腺功能亢进症")
+    assert card.locator(".direct").inner_text().startswith("甲状腺功能亢进症：常见症状")
+    assert card.bounding_box()["width"] <= width  # nothing wider than a phone
+    page.screenshot(path=ARTIFACTS / f"knowledge-card-{width}.png", full_page=True)
+    card.locator(".source a").click()
+    page.wait_for_selector("article.entity h1")
+    assert page.locator("h1").inner_text() == "甲状腺功能亢进症"
+    assert "甲亢" in page.locator(".meta").first.inner_text()
+    page.screenshot(path=ARTIFACTS / f"entity-{width}.png", full_page=True)
+    page.close()

@@ -10,6 +10,7 @@ from langzhong.answer.department import department_from_rules, suggest_departmen
 from langzhong.answer.redflags import red_flags
 from langzhong.config import Settings
 from langzhong.core import Article
+from langzhong.knowledge.cards import knowledge_cards
 from langzhong.search.confidence import CandidateSignals, feature_matrix
 from langzhong.service import Service, shipped_confidence
 from langzhong.text import default_analyzer
@@ -101,7 +102,7 @@ def test_department_comes_from_who_the_patient_is():
     assert department_from_rules("我女儿3岁，一直咳嗽") == "儿科"
     assert department_from_rules("我儿子30岁了胃痛") is None
     assert department_from_rules("怀孕三个月见红怎么办") == "妇产科"
-    assert department_from_rules("智齿发炎脸肿了") == "口腔科"
+    assert department_from_rules("智齿发炎脸肿了", "body") == "口腔科"
     assert department_from_rules("手术后伤口红肿还发烧").startswith("外科")
     flags = red_flags("手术后大小便失禁")
     assert suggest_department("手术后大小便失禁", flags=flags) == "急诊科"
@@ -114,7 +115,10 @@ def test_department_on_the_hand_labelled_questions():
     right = 0
     for question, accepted in rows:
         department = suggest_department(
-            question, flags=red_flags(question), terms=analyzer.terms(question)
+            question,
+            flags=red_flags(question),
+            terms=analyzer.terms(question),
+            knowledge=knowledge_cards(question),
         )
         right += department in accepted.split("|")
     assert right / len(rows) >= 0.9

@@ -155,6 +155,19 @@ class RedFlag(_Frozen):
     source_zh: str = ""
 
 
+class KnowledgeCard(_Frozen):
+    """What the knowledge graph says of an entity the question names: a few items of each fact
+    in the order a patient needs them; ``answer`` is the fact the question asks for, put first."""
+
+    entity: str
+    kind: Literal["disease", "drug"]
+    answer: str | None = None
+    facts: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    more: tuple[str, ...] = ()  # the facts with more items than the card shows
+    url: str  # the entity's own page, with every fact
+    source: str
+
+
 class Answer(_Frozen):
     """Everything the answer page shows for one question.
 
@@ -167,6 +180,7 @@ class Answer(_Frozen):
     query: str
     hits: tuple[Hit, ...] = ()
     red_flags: tuple[RedFlag, ...] = ()
+    knowledge: tuple[KnowledgeCard, ...] = ()
     department: str | None = None
     abstained: bool = False
     crisis: bool = False

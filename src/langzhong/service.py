@@ -17,6 +17,8 @@ from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
 from langzhong.ingest.indexer import Indexer
 from langzhong.ingest.sources import Rejection, read_jsonl
 from langzhong.ingest.writer import IngestReport, Outcome, Writer, ingest_paths
+from langzhong.knowledge import Entity, shipped_graph
+from langzhong.knowledge.cards import mentioned
 from langzhong.search import Searcher
 from langzhong.search.confidence import ConfidenceModel
 from langzhong.search.rerank import TranslationReranker
@@ -25,6 +27,7 @@ from langzhong.store import ArticleStore
 from langzhong.text import default_analyzer
 
 DEMO_FILES = ("000_11c99a0e30aa1c9d.txt", "medical-dialogue-im.jsonl.gz")
+MENTION_CHARS = 400  # of an article's lead, searched for the entities it names
 BACKUP_MAX_BYTES = 64 << 30  # a backup is one file of the whole store: no per-page limit
 # Both built by `langzhong train` (see docs/ranking.md).
 RERANKER_FILE = "translation.npz"
@@ -187,6 +190,21 @@ class Service:
         others = [c.article for c in results.candidates if c.article.title != article.title]
         return others[:count]
 
+    def entity(self, name: str) -> Entity | None:
+        """An entity of the knowledge graph, by its name."""
+        graph = shipped_graph()
+        return graph.entity(name) if graph else None
+
+    def entity_articles(self, entity: Entity, count: int = 8) -> list[Article]:
+        """The stored articles that best answer a search for the entity's names."""
+        query = " ".join(dict.fromkeys(n for n in entity.names[:3] if not n.isascii()))
+        results = self.searcher.search(query or entity.name, count=count, confident=True)
+        return [c.article for c in results.candidates]
+
+    def mentioned_entities(self, article: Article, count: int = 6) -> list[Entity]:
+        """The illnesses and drugs an article's title and lead name, for links to their pages."""
+        return mentioned(f"{article.title}\n{article.lead[:MENTION_CHARS]}")[:count]
+
     def put_article(self, article: Article, keep_id: bool = False) -> tuple[Outcome, str]:
         """Add or replace one article (the operators' API); returns the outcome and stored id.
 
@@ -212,8 +230,10 @@ class Service:
 
     def stats(self) -> dict:
         counts = self.store.counts()
+        graph = shipped_graph()
         return {
             **counts,
+            "knowledge_graph": graph.stats() if graph else None,
             "indexed_documents": self.index.doc_count(),
             "index_engine": self.index.name,
             "index_pending_changes": self.indexer.pending(),

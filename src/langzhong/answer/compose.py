@@ -6,6 +6,7 @@ from langzhong.answer.department import department_for_text, suggest_department
 from langzhong.answer.passages import best_passage
 from langzhong.answer.redflags import red_flags
 from langzhong.core import Answer, Hit
+from langzhong.knowledge.cards import knowledge_cards
 from langzhong.search.searcher import Candidate, Results
 from langzhong.text import default_analyzer
 
@@ -38,7 +39,9 @@ def compose(query: str, results: Results, page: int = 1, everything: bool = Fals
     """The answer page for ``results``, whose candidates are the page's window of the ranking
     (of its confident part unless ``everything``).
 
-    Thoughts of suicide or self-harm get no search results at all, only help. Otherwise the page
+    Thoughts of suicide or self-harm get no search results at all, only help. The knowledge
+    graph's cards for the illnesses and drugs the question names come above the hits (and stay
+    when the corpus holds no confident answer). Otherwise the page
     abstains when no document answers confidently, or when the question names no medical word
     (nor is an article's own title): the confidence model learned on medical questions only,
     and off-topic ones still find confident-looking hits (docs/abstention.md).
@@ -52,11 +55,13 @@ def compose(query: str, results: Results, page: int = 1, everything: bool = Fals
     else:
         shown = results.candidates if everything or not abstained else ()
     hits = tuple(to_hit(c, results.term_weights, query) for c in shown)
+    cards = () if crisis else knowledge_cards(query)
     return Answer(
         query=query,
         hits=hits,
         red_flags=flags,
-        department=suggest_department(query, hits, flags, results.terms),
+        knowledge=cards,
+        department=suggest_department(query, hits, flags, results.terms, knowledge=cards),
         abstained=abstained,
         crisis=crisis,
         everything=everything,

@@ -1,10 +1,11 @@
 """Which department to see, decided from the question itself.
 
 In this order: an emergency or crisis (急诊科); who the patient is and what happened
-(data/department_rules.toml: a child, pregnancy, after an operation, teeth, eyes, ENT, skin);
-the illness words the question names (data/departments.toml); the department classifier learned
-from the dataset's labels (answer/department_model.py), when it is sure enough; and only then, as
-a weak tie-breaker, the departments of the best hits.
+(data/department_rules.toml: a child, pregnancy, after an operation); the knowledge graph's
+就诊科室 for the illness the question names (its first knowledge card); the part of the body
+(teeth, eyes, ENT, skin); the illness words the question names (data/departments.toml); the
+department classifier learned from the dataset's labels (answer/department_model.py), when it is
+sure enough; and only then, as a weak tie-breaker, the departments of the best hits.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from collections import Counter
 from collections.abc import Sequence
 
 from langzhong.answer.department_model import DepartmentModel
-from langzhong.answer.rules import load_toml
-from langzhong.core import Hit, RedFlag
-from langzhong.data import load_shipped
+from langzhong.core import Hit, KnowledgeCard, RedFlag
+from langzhong.data import load_shipped, load_toml
 from langzhong.text import normalize
 
 EMERGENCY_DEPARTMENT = "急诊科"
@@ -25,6 +25,8 @@ CHILD_DEPARTMENT = "儿科"
 CHILD_AGE = 14  # under this age a patient is seen in paediatrics
 HIT_VOTES = 5  # how many of the best hits vote when nothing else decides
 MODEL_FILE = "department.npz"  # built by `langzhong train`
+# The graph's 内科 or 外科 alone is vaguer than the question's own words or the classifier.
+BROAD_DEPARTMENTS = ("内科", "外科")
 MIN_POSTERIOR = 0.6  # below it the classifier's guess is not shown
 _DIGITS = {d: i for i, d in enumerate("零一二三四五六七八九")} | {"两": 2}
 _AGE = re.compile(r"([0-9]{1,3}|[一二两三四五六七八九十]{1,3})(?:周岁|岁)")
@@ -40,10 +42,11 @@ def _keywords() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 @functools.cache
-def _rules() -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+def _rules(decides: str) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
     return tuple(
         (rule["department"], tuple(re.compile(p) for p in rule["patterns"]))
         for rule in load_toml("department_rules.toml")["rule"]
+        if rule["decides"] == decides
     )
 
 
@@ -76,18 +79,29 @@ def department_for_text(text: str) -> str | None:
     return best[0][0] if best and best[0][1] > 0 else None
 
 
-def department_from_rules(question: str) -> str | None:
-    """Who the patient is and what happened: the first rule that matches, or None."""
+def department_from_rules(question: str, decides: str = "patient") -> str | None:
+    """The first rule that matches, or None: of who the patient is and what happened
+    (``decides="patient"``), or of the part of the body (``"body"``)."""
     text = normalize(question)
     ages = [_number(match) for match in _AGE.findall(text)]
     adult = bool(ages) and min(ages) >= CHILD_AGE
-    if not adult and (any(age < CHILD_AGE for age in ages) or _MONTHS_OLD.search(text)):
+    young = any(age < CHILD_AGE for age in ages) or _MONTHS_OLD.search(text)
+    if decides == "patient" and not adult and young:
         return CHILD_DEPARTMENT
-    for department, patterns in _rules():
+    for department, patterns in _rules(decides):
         if department == CHILD_DEPARTMENT and adult:
             continue  # 「我儿子30岁」 is an adult
         if any(pattern.search(text) for pattern in patterns):
             return department
+    return None
+
+
+def department_from_knowledge(cards: Sequence[KnowledgeCard]) -> str | None:
+    """The graph's 就诊科室 for the first illness the question names (two at most)."""
+    for card in cards:
+        departments = [d for d in card.facts.get("就诊科室", ()) if d not in BROAD_DEPARTMENTS]
+        if card.kind == "disease" and departments:
+            return "/".join(aliases().get(d, d) for d in departments[:2])
     return None
 
 
@@ -109,13 +123,16 @@ def suggest_department(
     flags: Sequence[RedFlag] = (),
     terms: Sequence[str] = (),
     classifier: DepartmentModel | None = None,
+    knowledge: Sequence[KnowledgeCard] = (),
 ) -> str | None:
     """The department for the question (``terms``: its search terms, for ``classifier``, by
-    default the shipped one)."""
+    default the shipped one; ``knowledge``: the cards of the entities it names)."""
     if any(flag.level in ("crisis", "emergency") for flag in flags):
         return EMERGENCY_DEPARTMENT
     decided = (
-        department_from_rules(question)
+        department_from_rules(question, "patient")
+        or department_from_knowledge(knowledge)
+        or department_from_rules(question, "body")
         or department_for_text(question)
         or department_from_classifier(terms, classifier)
     )

@@ -6,8 +6,8 @@ import functools
 import re
 from dataclasses import dataclass
 
-from langzhong.answer.rules import load_toml
 from langzhong.core import RedFlag
+from langzhong.data import load_toml
 from langzhong.text import normalize
 
 # A sign right after a negation in the same clause is denied, not reported: 没有发烧, 不发烧了.

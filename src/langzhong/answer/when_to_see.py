@@ -7,8 +7,8 @@ import functools
 from dataclasses import dataclass
 
 from langzhong.answer.redflags import rules
-from langzhong.answer.rules import load_toml
 from langzhong.core import Article
+from langzhong.data import load_toml
 from langzhong.text import normalize
 
 LEVELS = ("emergency", "urgent", "self_care")  # 立即拨打 120 / 今天就医 / 可以先自我观察

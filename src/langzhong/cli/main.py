@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from langzhong.config import Settings
-from langzhong.core import Answer, Article
+from langzhong.core import Answer, Article, KnowledgeCard
 from langzhong.ingest.sources import iter_files
 from langzhong.ingest.writer import IngestReport
 from langzhong.service import DEMO_FILES, Service
@@ -161,6 +161,16 @@ def ask(
         _print_answer(answer, limit)
 
 
+def _print_card(card: KnowledgeCard) -> None:
+    out.print(plain(f"【{card.entity}】", style="bold magenta"))
+    for fact, items in card.facts.items():
+        more = " …" if fact in card.more else ""
+        style = "bold" if fact == card.answer else ""
+        out.print(plain(f"  {fact}：{'、'.join(items)}{more}", style=style))
+    out.print(plain(f"  来源：{card.source}", style="dim"))
+    out.print()
+
+
 def _highlighted(text: str, spans: tuple[tuple[int, int], ...]) -> Text:
     shown = plain(text)
     for start, end in spans:
@@ -185,6 +195,8 @@ def _print_answer(answer: Answer, page_size: int) -> None:
         out.print(Text(f"⚠ {flag.sign}：{flag.advice}", style="bold red"))
     if answer.department:
         out.print(Text(f"建议就诊科室：{answer.department}"))
+    for card in answer.knowledge:
+        _print_card(card)
     if not answer.hits:
         out.print("没有找到足够可靠的答案。No reliable answer in the corpus; please ask a doctor.")
         return

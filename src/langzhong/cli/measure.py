@@ -14,14 +14,18 @@ from langzhong.cli.main import err, main, out
 from langzhong.evaluation.dataset import load_rows, split
 from langzhong.evaluation.departments import department_accuracy
 from langzhong.evaluation.harness import load_task, run_eval
+from langzhong.evaluation.knowledge import knowledge_accuracy
 from langzhong.evaluation.systems import PEERS, Dense, Langzhong
 from langzhong.evaluation.tasks import TASKS
+from langzhong.knowledge import shipped_graph
+from langzhong.knowledge.cards import other_names
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.training import fit_department_model, fit_models
 from langzhong.service import CONFIDENCE_FILE, RERANKER_FILE
 from langzhong.text import default_analyzer
 
 BASELINE = "bm25s-jieba"
+KNOWLEDGE_TASK = "knowledge"
 
 
 def _bundled_data() -> Path:
@@ -89,7 +93,7 @@ def _print_grid(grid: list[dict]) -> None:
 
 
 @main.command(name="eval")
-@click.argument("task_name", metavar="TASK", type=click.Choice(TASKS))
+@click.argument("task_name", metavar="TASK", type=click.Choice([*TASKS, KNOWLEDGE_TASK]))
 @_data_option
 @click.option("--train", "train_path", type=click.Path(exists=True, path_type=Path))
 @click.option("--test", "test_path", type=click.Path(exists=True, path_type=Path))
@@ -119,8 +123,12 @@ def evaluate(
     """Score langzhong and its peers on real patient questions (nDCG@10, MRR@10, Recall@100).
 
     Anything learned is trained on the train rows only; queries are the test rows; the corpus is
-    the answers of both.
+    the answers of both. ``knowledge``: questions about the knowledge graph's own entities, the
+    right card and the right fact first.
     """
+    if task_name == KNOWLEDGE_TASK:
+        _knowledge_eval(json_out)
+        return
     try:
         task, train_rows, test_rows = load_task(
             task_name, data or _bundled_data(), train_path, test_path
@@ -136,6 +144,13 @@ def evaluate(
     systems = [
         Langzhong(TranslationReranker(trained.reranker), trained.confidence, questions),
         Langzhong(None, name="langzhong-bm25-only"),
+        Langzhong(
+            TranslationReranker(trained.reranker),
+            trained.confidence,
+            questions,
+            name="langzhong+synonyms",
+            other_names=other_names,
+        ),
     ]
     if not no_peers:
         systems += [make() for make in PEERS.values()]
@@ -152,6 +167,29 @@ def evaluate(
         ).items()
     }
     _print_report(report)
+    if json_out:
+        json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
+        err.print(f"wrote {json_out}")
+
+
+def _knowledge_eval(json_out: Path | None) -> None:
+    graph = shipped_graph()
+    if graph is None:
+        raise click.UsageError("this package ships no knowledge graph")
+    report = knowledge_accuracy(graph)
+    table = Table(title=f"knowledge: {report['graph']['entities']} entities")
+    for column in ("split", "questions", "intent", "answer"):
+        table.add_column(column, justify="left" if column == "split" else "right")
+    for split_name, figures in report["splits"].items():
+        table.add_row(
+            split_name,
+            str(figures["questions"]),
+            f"{figures['intent_accuracy']:.3f}",
+            f"{figures['answer_accuracy']:.3f}",
+        )
+    out.print(table)
+    for failure in report["score_failures"]:
+        out.print(f"missed: {failure['question']} → {failure['got']} (want {failure['expected']})")
     if json_out:
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
         err.print(f"wrote {json_out}")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Model = TypeVar("Model")
 
@@ -17,3 +18,8 @@ def load_shipped(name: str, load: Callable[[Path], Model]) -> Model | None:
         return None
     with resources.as_file(path) as file:
         return load(file)
+
+
+def load_toml(name: str) -> dict[str, Any]:
+    """A rules file of the package (``langzhong/data/*.toml``)."""
+    return tomllib.loads(resources.files("langzhong.data").joinpath(name).read_text("utf-8"))

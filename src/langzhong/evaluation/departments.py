@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from langzhong.answer.department import aliases, department_from_classifier, suggest_department
 from langzhong.answer.department_model import DepartmentModel
 from langzhong.answer.redflags import red_flags
+from langzhong.knowledge.cards import knowledge_cards
 from langzhong.text import Analyzer
 
 
@@ -27,7 +28,8 @@ def department_accuracy(
         terms = analyzer.terms(question)
         classifier += department_from_classifier(terms, model) == truth
         flags = red_flags(question)
-        suggested += suggest_department(question, (), flags, terms, model) == truth
+        cards = knowledge_cards(question)
+        suggested += suggest_department(question, (), flags, terms, model, cards) == truth
     figures: dict[str, float | int] = {
         "test_rows": len(scored),
         "classifier_accuracy": classifier / max(len(scored), 1),
@@ -35,7 +37,8 @@ def department_accuracy(
     }
     if labelled:
         right = sum(
-            suggest_department(q, (), red_flags(q), analyzer.terms(q), model) in accepted
+            suggest_department(q, (), red_flags(q), analyzer.terms(q), model, knowledge_cards(q))
+            in accepted
             for q, accepted in labelled
         )
         figures |= {"labelled_questions": len(labelled), "labelled_accuracy": right / len(labelled)}

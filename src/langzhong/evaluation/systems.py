@@ -40,6 +40,8 @@ class Langzhong:
     ``reranker`` is what was trained on the task's train rows; None measures BM25 alone. With a
     ``confidence`` model it also records which hits the answer page would show, for the test
     questions and for ``unanswerable`` ones (questions the corpus cannot answer).
+    ``other_names``: also search for the other names of the entities a question names
+    (knowledge/, measured in docs/knowledge.md; off in the product).
     """
 
     def __init__(
@@ -48,8 +50,10 @@ class Langzhong:
         confidence: ConfidenceModel | None = None,
         unanswerable: Sequence[str] = (),
         name: str = "langzhong",
+        other_names: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.reranker, self.confidence, self.name = reranker, confidence, name
+        self.other_names = other_names
         self.unanswerable = list(unanswerable)
         self.shown: dict[str, list[str]] = {}
         self.confidences: dict[str, dict[str, float]] = {}
@@ -62,6 +66,7 @@ class Langzhong:
             service = Service(Settings.load(Path(tmp)))
             service.searcher.reranker = self.reranker
             service.searcher.confidence = self.confidence
+            service.searcher.other_names = self.other_names
             articles = [
                 Article(
                     id=doc,

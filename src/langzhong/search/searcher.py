@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,6 +17,7 @@ from langzhong.text import Analyzer
 
 MAX_CANDIDATES = 100  # the deepest page of results anyone is shown
 NO_TERMS = np.zeros(0, np.uint64)
+SYNONYM_DIVISOR = 2  # a synonym's word weighs this much less than the patient's own words
 
 
 def idf_weights(index: LexicalIndex, terms: list[str]) -> dict[str, float]:
@@ -63,9 +65,11 @@ class Searcher:
         analyzer: Analyzer,
         reranker: TranslationReranker | None = None,
         confidence: ConfidenceModel | None = None,
+        other_names: Callable[[str], list[str]] | None = None,
     ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
         self.reranker, self.confidence = reranker, confidence
+        self.other_names = other_names  # synonyms of what the question names (knowledge/)
 
     def query_terms(self, query: str) -> list[str]:
         """The question's terms, repeats kept: a repeated word weighs more in ranking."""
@@ -114,7 +118,7 @@ class Searcher:
         terms = self.query_terms(query)
         weights = idf_weights(self.index, list(dict.fromkeys(terms)))
         depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
-        ranked = self.index.search(terms, max(depth, MAX_CANDIDATES))
+        ranked = self.index.search(self._with_synonyms(query, terms), max(depth, MAX_CANDIDATES))
         confidences = None
         if self.reranker is not None and ranked:
             ranked, confidences = self._rerank(terms, weights, ranked, depth)
@@ -128,6 +132,15 @@ class Searcher:
             confidences = confidences[:MAX_CANDIDATES]
         keys, scores = [k for k, _ in ranked], [s for _, s in ranked]
         return _Ranked(terms, weights, keys, scores, confidences, bool(titled))
+
+    def _with_synonyms(self, query: str, terms: list[str]) -> list[str]:
+        """The question's terms, and at half their weight the words of the other names of what
+        it names: 甲亢 finds 甲状腺功能亢进症 too."""
+        if self.other_names is None:
+            return terms
+        extra = [t for name in self.other_names(query) for t in self.analyzer.terms(name)]
+        extra = [t for t in dict.fromkeys(extra) if t not in terms]
+        return terms * SYNONYM_DIVISOR + extra if extra else terms
 
     def _rerank(
         self,

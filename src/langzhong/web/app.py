@@ -15,6 +15,7 @@ from starlette.types import Scope
 from threadpoolctl import threadpool_limits
 
 from langzhong.config import Settings
+from langzhong.knowledge import shipped_graph
 from langzhong.service import Service
 from langzhong.web import api, api_reference, errors, pages
 from langzhong.web.headers import SecurityHeaders
@@ -42,6 +43,7 @@ def app_from_environment() -> FastAPI:
     threadpool_limits(1, user_api="blas")
     service = Service(Settings.load())
     service.catch_up()
+    shipped_graph()  # loaded before the first question, not during it (under a second)
     return create_app(service)
 
 

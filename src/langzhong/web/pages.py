@@ -11,9 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from langzhong.answer.compose import PAGE_SIZE
-from langzhong.answer.department import department_for_text
+from langzhong.answer.department import department_for_text, department_from_knowledge
 from langzhong.answer.when_to_see import when_to_see
 from langzhong.core import Article
+from langzhong.knowledge.cards import card, entity_url
+from langzhong.knowledge.graph import SOURCE
 from langzhong.service import Service
 from langzhong.web.api import MAX_QUERY_CHARS, get_service
 from langzhong.web.typography import display, marked
@@ -30,6 +32,7 @@ EXAMPLES = (
 
 templates.env.filters["marked"] = marked
 templates.env.filters["display"] = display
+templates.env.globals["entity_url"] = entity_url
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
@@ -115,5 +118,25 @@ async def article(
             "query": q.strip(),
             "guide": when_to_see(found),
             "related_questions": service.related_questions(found),
+            "entities": service.mentioned_entities(found),
+        },
+    )
+
+
+@router.get("/entity/{name}", response_class=HTMLResponse)
+async def entity(request: Request, service: ServiceDep, name: str) -> HTMLResponse:
+    """All the knowledge graph says of an illness or drug, and the articles about it."""
+    found = service.entity(name)
+    if found is None:
+        raise HTTPException(404, "知识图谱里没有这个条目")
+    return templates.TemplateResponse(
+        request,
+        "entity.html",
+        {
+            "entity": found,
+            "department": department_from_knowledge([card(found)]),
+            "source": SOURCE,
+            "articles": service.entity_articles(found),
+            "query": "",
         },
     )
