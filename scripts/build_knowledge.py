@@ -270,9 +270,15 @@ def build(graph: dict, medical: set[str], common: dict[str, int]) -> list[dict]:
     return entities
 
 
+def _coverage(entity: dict) -> tuple[int, int]:
+    facts = entity["facts"]
+    return len(facts), sum(len(items) for items in facts.values())
+
+
 def add_drug_stems(entities: list[dict], medical: set[str], common: dict[str, int]) -> None:
-    """布洛芬 names the drug of 布洛芬片, 布洛芬胶囊…: given to the formulation with the most
-    facts, where no entity is called that already."""
+    """布洛芬 names the drug of 布洛芬片, 布洛芬胶囊…: given to the formulation that answers
+    the most kinds of question (适应症, 不良反应, 禁忌…), then has the most items, where no entity
+    is called that already."""
     taken = {e["name"] for e in entities}
     best: dict[str, dict] = {}
     for entity in entities:
@@ -281,9 +287,8 @@ def add_drug_stems(entities: list[dict], medical: set[str], common: dict[str, in
         stem = DOSAGE_FORM.sub("", entity["name"])
         if stem == entity["name"] or stem in taken or not drug_like(stem, common):
             continue
-        size = sum(len(v) for v in entity["facts"].values())
         held = best.get(stem)
-        if held is None or size > sum(len(v) for v in held["facts"].values()):
+        if held is None or _coverage(entity) > _coverage(held):
             best[stem] = entity
     for stem, entity in best.items():
         entity["names"].append(stem)

@@ -55,6 +55,7 @@ def test_the_graph_is_cleaned_where_it_is_noisy(graph):
         ("肾结石要做哪些检查", "肾结石", "检查"),
         ("风疹块是什么原因引起的", "荨麻疹", "常见病因"),
         ("布洛芬有什么副作用", None, "不良反应"),
+        ("孕妇能吃布洛芬吗", None, "禁忌"),  # the stem names a formulation that has a 禁忌 list
     ],
 )
 def test_the_fact_the_question_asks_for_comes_first(question, entity, fact):
