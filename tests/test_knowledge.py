@@ -64,6 +64,12 @@ def test_the_fact_the_question_asks_for_comes_first(question, entity, fact):
     assert card.answer == fact and next(iter(card.facts)) == fact
 
 
+def test_a_card_says_when_the_graph_lacks_the_asked_fact(graph):
+    (card,) = knowledge_cards("阿莫西林怎么吃")
+    assert "用法用量" not in graph.entity(card.entity).facts
+    assert (card.answer, card.missing) == (None, "用法用量")
+
+
 def test_an_entity_s_own_name_asks_nothing(graph):
     mentions = tuple(graph.link("药物热"))
     assert classify("药物热", "disease", mentions) is None  # 药 is part of the name

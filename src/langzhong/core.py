@@ -162,6 +162,7 @@ class KnowledgeCard(_Frozen):
     entity: str
     kind: Literal["disease", "drug"]
     answer: str | None = None
+    missing: str | None = None  # the fact the question asks for, where the graph lacks it
     facts: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     more: tuple[str, ...] = ()  # the facts with more items than the card shows
     url: str  # the entity's own page, with every fact

@@ -163,6 +163,8 @@ def ask(
 
 def _print_card(card: KnowledgeCard) -> None:
     out.print(plain(f"【{card.entity}】", style="bold magenta"))
+    if card.missing:
+        out.print(plain(f"  知识图谱里没有「{card.entity}」的{card.missing}。", style="bold"))
     for fact, items in card.facts.items():
         more = " …" if fact in card.more else ""
         style = "bold" if fact == card.answer else ""

@@ -49,6 +49,7 @@ def card(entity: Entity, answer: str | None = None) -> KnowledgeCard:
         entity=entity.name,
         kind=entity.kind,
         answer=answer if answer in shown else None,
+        missing=answer if answer and answer not in shown else None,
         facts={fact: entity.facts[fact][:CARD_ITEMS] for fact in shown},
         more=tuple(fact for fact in shown if len(entity.facts[fact]) > CARD_ITEMS),
         url=entity_url(entity.name),
