@@ -39,9 +39,9 @@ def questions(graph: KnowledgeGraph, per_template: int = ENTITIES_PER_TEMPLATE) 
             holders[fact].append(entity)
     made = []
     for intent in intents():
+        pool = [e for e in holders[intent.fact] if e.kind == intent.kind]
         for split in ("tune", "score"):
             for template in templates[intent.name][split]:
-                pool = [e for e in holders[intent.fact] if e.kind == intent.kind]
                 for entity in rng.sample(pool, min(per_template, len(pool))):
                     forms = [f for f in entity.names if graph.named(f) == entity.name]
                     if forms:

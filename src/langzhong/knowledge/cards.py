@@ -3,6 +3,7 @@ fact the question asks for first (the direct answer)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import quote
 
 from langzhong.core import KnowledgeCard
@@ -34,9 +35,11 @@ def entity_url(name: str) -> str:
 def mentioned(question: str, graph: KnowledgeGraph | None = None) -> list[Entity]:
     """The distinct entities the question names, in its order."""
     graph = graph or shipped_graph()
-    if graph is None:
-        return []
-    names = dict.fromkeys(m.entity for m in graph.link(question))
+    return _entities(graph, graph.link(question)) if graph else []
+
+
+def _entities(graph: KnowledgeGraph, mentions: Sequence[Mention]) -> list[Entity]:
+    names = dict.fromkeys(m.entity for m in mentions)
     return [e for name in names if (e := graph.entity(name)) is not None]
 
 
@@ -64,16 +67,11 @@ def knowledge_cards(
     graph = graph or shipped_graph()
     if graph is None:
         return ()
-    mentions: tuple[Mention, ...] = tuple(graph.link(question))
+    mentions = tuple(graph.link(question))
     cards = []
-    for name in dict.fromkeys(m.entity for m in mentions):
-        entity = graph.entity(name)
-        if entity is None:
-            continue
+    for entity in _entities(graph, mentions)[:MAX_CARDS]:
         intent = classify(question, entity.kind, mentions)
         cards.append(card(entity, intent.fact if intent else None))
-        if len(cards) == MAX_CARDS:
-            break
     return tuple(cards)
 
 

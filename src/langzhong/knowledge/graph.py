@@ -88,9 +88,9 @@ class KnowledgeGraph:
 
     def link(self, text: str) -> list[Mention]:
         """The entities ``text`` names, left to right; where names overlap the longest wins."""
-        folded = normalize(text)
         if not self._lines:
             return []
+        folded = normalize(text)
         found = [
             (end + 1 - size, end + 1, name) for end, (name, size) in self._automaton.iter(folded)
         ]
