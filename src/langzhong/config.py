@@ -43,6 +43,11 @@ class Settings:
         """The tantivy index folder (FTS5 lives inside the database file)."""
         return self.home / "index"
 
+    @property
+    def archive_path(self) -> Path:
+        """The crawler's WARC files: every page fetched, as received."""
+        return self.home / "archive"
+
     @classmethod
     def load(cls, home: str | Path | None = None) -> Settings:
         """``--home`` wins over ``LANGZHONG_HOME``, which wins over the user data directory."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
@@ -12,6 +13,8 @@ from typing import IO
 from langzhong.answer.compose import PAGE_SIZE, compose
 from langzhong.config import Settings
 from langzhong.core import Answer, Article
+from langzhong.crawl.archive import Archive, archived_articles
+from langzhong.crawl.crawler import Crawler, CrawlOptions, CrawlReport
 from langzhong.data import load_shipped
 from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
 from langzhong.ingest.indexer import Indexer
@@ -24,10 +27,12 @@ from langzhong.search.confidence import ConfidenceModel
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.translation import TranslationModel
 from langzhong.store import ArticleStore
+from langzhong.store.crawl_state import CrawlState
 from langzhong.text import default_analyzer
 
 DEMO_FILES = ("000_11c99a0e30aa1c9d.txt", "medical-dialogue-im.jsonl.gz")
 MENTION_CHARS = 400  # of an article's lead, searched for the entities it names
+INDEX_EVERY_S = 30.0  # during a crawl, what was stored becomes searchable at least this often
 BACKUP_MAX_BYTES = 64 << 30  # a backup is one file of the whole store: no per-page limit
 # Both built by `langzhong train` (see docs/ranking.md).
 RERANKER_FILE = "translation.npz"
@@ -125,6 +130,42 @@ class Service:
                 on_rejection=on_rejection,
                 after_batch=after_batch,
             )
+
+    def crawl(
+        self,
+        seeds: list[str],
+        options: CrawlOptions,
+        on_visit: Callable[[CrawlReport], None] = lambda report: None,
+    ) -> CrawlReport:
+        """Fetch pages from the seeds (and the sites' sitemaps and feeds) and store their
+        articles; the crawl's state stays in the store, so the next call resumes it."""
+        self._operator_writes()
+        indexed = time.monotonic()
+
+        def after_visit(report: CrawlReport) -> None:
+            nonlocal indexed
+            if time.monotonic() - indexed > INDEX_EVERY_S:
+                self.indexer.catch_up()
+                indexed = time.monotonic()
+            on_visit(report)
+
+        state = CrawlState(self.store)
+        crawler = Crawler(
+            state, self.writer, Archive(self.settings.archive_path), options, after_visit
+        )
+        with self._indexing():
+            try:
+                return crawler.run(seeds)
+            finally:
+                crawler.close()
+
+    def crawl_counts(self) -> dict[str, int]:
+        """Addresses the crawler knows, by state (queued, done, gone, …)."""
+        return CrawlState(self.store).counts()
+
+    def ingest_archive(self, paths: list[Path]) -> IngestReport:
+        """Extract the articles of archived crawl responses again (after a parser change)."""
+        return self.write_articles(archived_articles(paths or [self.settings.archive_path]))
 
     def write_articles(
         self, articles: Iterable[Article | Rejection], dedupe: bool = True
@@ -234,6 +275,7 @@ class Service:
         return {
             **counts,
             "knowledge_graph": graph.stats() if graph else None,
+            "crawl_addresses": self.crawl_counts(),
             "indexed_documents": self.index.doc_count(),
             "index_engine": self.index.name,
             "index_pending_changes": self.indexer.pending(),

@@ -1,4 +1,4 @@
-"""The ``langzhong`` command: ingest, ask, show, stats, serve."""
+"""The ``langzhong`` command: ingest, crawl, ask, show, stats, serve."""
 
 from __future__ import annotations
 
@@ -12,12 +12,21 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from langzhong.config import Settings
 from langzhong.core import Answer, Article, KnowledgeCard
+from langzhong.crawl.crawler import CrawlOptions, CrawlReport
+from langzhong.crawl.fetch import USER_AGENT
 from langzhong.ingest.sources import iter_files
 from langzhong.ingest.writer import IngestReport
 from langzhong.service import DEMO_FILES, Service
@@ -99,9 +108,15 @@ def main(ctx: click.Context, home: Path | None) -> None:
 
 
 @main.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--source", help="Site name for pages that do not say it.")
 @click.option("--max-file-mb", type=click.IntRange(1), help="Skip files larger than this.")
+@click.option(
+    "--from-archive",
+    is_flag=True,
+    help="PATHS are WARC files or folders written by `crawl` (default: this home's archive):"
+    " extract their pages again, fetching nothing.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @click.pass_context
 def ingest(
@@ -109,6 +124,7 @@ def ingest(
     paths: tuple[Path, ...],
     source: str | None,
     max_file_mb: int | None,
+    from_archive: bool,
     as_json: bool,
 ) -> None:
     """Ingest crawled pages (text or HTML), article JSONL or question/answer JSONL(.gz).
@@ -116,9 +132,17 @@ def ingest(
     Directories are read recursively. Bad files and lines are reported one per line and skipped;
     nothing already stored is lost.
     """
+    if not paths and not from_archive:
+        _fail("name the files or folders to ingest")
     if max_file_mb:
         ctx.obj = replace(ctx.obj, max_file_mb=max_file_mb)
     service = _open(ctx, demo=False)
+    if from_archive:
+        report = service.ingest_archive(list(paths))
+        for rejection in report.rejections:
+            err.print(Text(f"error: {rejection}", style="red"), soft_wrap=True)
+        _report(report, as_json)
+        return
     files = sum(1 for _ in iter_files(paths))
     with _progress() as progress:
         task = progress.add_task("ingesting", total=files)
@@ -130,12 +154,108 @@ def ingest(
                 Text(f"error: {r}", style="red"), soft_wrap=True
             ),
         )
+    _report(report, as_json)
+
+
+def _report(report: IngestReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.as_dict()))
     else:
         err.print(_summary(report))
     if report.rejections and not (report.counts["added"] or report.counts["updated"]):
         sys.exit(1)
+
+
+@main.command()
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--sitemap", "sitemaps", multiple=True, help="A sitemap (or index) to read too.")
+@click.option("--max-pages", default=100, show_default=True, type=click.IntRange(1))
+@click.option(
+    "--max-depth", default=3, show_default=True, type=click.IntRange(0), help="Links from a start."
+)
+@click.option(
+    "--same-site/--any-site", default=True, show_default=True, help="Stay on the start hosts."
+)
+@click.option(
+    "--delay",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Seconds between two requests to one host (robots.txt's Crawl-delay wins if longer).",
+)
+@click.option("--user-agent", default=USER_AGENT, show_default=True)
+@click.option("--refresh", is_flag=True, help="Re-visit the known pages that are due.")
+@click.option(
+    "--revisit-after",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Hours after which a page is due again (--refresh).",
+)
+@click.option(
+    "--gone-grace",
+    default=7.0,
+    show_default=True,
+    type=click.FloatRange(0),
+    help="Days a page may answer 404/410 before its articles leave search.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def crawl(
+    ctx: click.Context,
+    urls: tuple[str, ...],
+    sitemaps: tuple[str, ...],
+    max_pages: int,
+    max_depth: int,
+    same_site: bool,
+    delay: float,
+    user_agent: str,
+    refresh: bool,
+    revisit_after: float,
+    gone_grace: float,
+    as_json: bool,
+) -> None:
+    """Fetch a health site politely and store its articles (robots.txt obeyed, one request at a
+    time per host, conditional re-fetches). Run it again to resume or to refresh."""
+    options = CrawlOptions(
+        max_pages=max_pages,
+        max_depth=max_depth,
+        same_site=same_site,
+        delay_s=delay,
+        user_agent=user_agent,
+        sitemaps=sitemaps,
+        refresh=refresh,
+        revisit_after_s=revisit_after * 3600,
+        gone_grace_s=gone_grace * 86_400,
+        max_bytes=ctx.obj.max_file_mb << 20,
+    )
+    service = _open(ctx, demo=False)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
+    ) as progress:
+        task = progress.add_task("crawling", total=None)
+        try:
+            report = service.crawl(
+                list(urls),
+                options,
+                on_visit=lambda r: progress.update(task, description=_crawl_line(r)),
+            )
+        except ValueError as error:
+            _fail(str(error))
+    for rejection in report.rejections:
+        err.print(Text(f"error: {rejection}", style="red"), soft_wrap=True)
+    if as_json:
+        click.echo(json.dumps(report.as_dict()))
+    else:
+        err.print(", ".join(f"{n} {name}" for name, n in report.as_dict().items()))
+
+
+def _crawl_line(report: CrawlReport) -> str:
+    counts = report.counts
+    return (
+        f"fetched {counts['fetched']} · unchanged {counts['not_modified']} · queued"
+        f" {report.queued} · robots {counts['skipped_robots']} · errors {counts['errors']}"
+    )
 
 
 @main.command()

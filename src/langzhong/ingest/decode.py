@@ -51,8 +51,17 @@ def _declared(raw: bytes) -> str | None:
     return SUPERSETS.get(name, name)
 
 
-def decode_text(raw: bytes) -> str:
-    """Decode a crawled page; raise UnreadableInput with a short reason when it is not text."""
+def charset_of(content_type: str | None) -> str | None:
+    """The charset an HTTP ``Content-Type`` names ("text/html; charset=GBK" → gb18030)."""
+    found = re.search(r"charset\s*=\s*[\"']?([A-Za-z0-9_.:-]+)", content_type or "", re.I)
+    return SUPERSETS.get(found.group(1).lower(), found.group(1).lower()) if found else None
+
+
+def decode_text(raw: bytes, declared: str | None = None) -> str:
+    """Decode a crawled page; raise UnreadableInput with a short reason when it is not text.
+
+    ``declared``: the encoding the server named (HTTP ``Content-Type``), which outranks the
+    page's own ``<meta charset>`` as it does in browsers."""
     if not raw.strip():
         raise UnreadableInput("empty file")
     for bom, encoding in BOMS:
@@ -63,7 +72,7 @@ def decode_text(raw: bytes) -> str:
             return text
     if looks_binary(raw):
         raise UnreadableInput("binary file (expected a text page, HTML or JSONL)")
-    for encoding in (_declared(raw), "utf-8"):
+    for encoding in (declared, _declared(raw), "utf-8"):
         if encoding and (text := _strict(raw, encoding)) is not None:
             return text
     best = charset_normalizer.from_bytes(raw, cp_isolation=CHINESE).best()

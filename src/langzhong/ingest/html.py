@@ -98,21 +98,26 @@ def _h1(tree: lxml.html.HtmlElement) -> str | None:
     return found[0] if len(found) == 1 and found[0] else None
 
 
-def _related_titles(tree: lxml.html.HtmlElement, title: str | None) -> list[str]:
-    """The link texts under the page's first 相关阅读 (推荐阅读, …) heading."""
+def related_links(tree: lxml.html.HtmlElement) -> list[lxml.html.HtmlElement]:
+    """The links under the page's first 相关阅读 (推荐阅读, …) heading."""
     for element in tree.iter("h2", "h3", "h4", "h5", "h6", "div", "p", "span", "strong", "dt"):
         label = _text(element)
         if len(label) > 80 or not RELATED_HEADER.search(label) or element.find(".//a") is not None:
             continue
-        titles: list[str] = []
-        for sibling in element.itersiblings():
-            for link in sibling.iter("a"):
-                text = _text(link)
-                if text and len(text) <= MAX_TITLE_CHARS and text != title and text not in titles:
-                    titles.append(text)
-        if titles:
-            return titles
+        links = [
+            link
+            for sibling in element.itersiblings()
+            for link in sibling.iter("a")
+            if 0 < len(_text(link)) <= MAX_TITLE_CHARS
+        ]
+        if links:
+            return links
     return []
+
+
+def _related_titles(tree: lxml.html.HtmlElement, title: str | None) -> list[str]:
+    titles = [_text(link) for link in related_links(tree)]
+    return [t for n, t in enumerate(titles) if t != title and t not in titles[:n]]
 
 
 def parse_html(html: str, *, source: str | None = None, url: str | None = None) -> list[Article]:

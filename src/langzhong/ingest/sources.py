@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from langzhong.core import Article
-from langzhong.ingest.decode import UnreadableInput, decode_text
+from langzhong.ingest.decode import UnreadableInput, charset_of, decode_text
 from langzhong.ingest.html import looks_like_html, parse_html
 from langzhong.ingest.pages import NotAPage, parse_page
 from langzhong.ingest.records import BadRecord, invalid, record_articles
@@ -116,6 +116,25 @@ def read_jsonl(path: Path, *, max_bytes: int) -> Iterator[Article | Rejection]:
         yield Rejection(str(path), str(error) or type(error).__name__)
 
 
+def _page_articles(
+    raw: bytes, *, source: str | None, url: str | None = None, declared: str | None = None
+) -> list[Article]:
+    text = decode_text(raw, declared)
+    if looks_like_html(text):
+        return parse_html(text, source=source, url=url)
+    return parse_page(text, source=source, url=url)
+
+
+def _rejection(where: str, error: Exception) -> Rejection:
+    if isinstance(error, ValidationError):
+        return Rejection(where, str(invalid(error)))
+    reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+    return Rejection(where, reason or type(error).__name__)
+
+
+UNREADABLE = (UnreadableInput, NotAPage, BadRecord, OSError, EOFError, gzip.BadGzipFile)
+
+
 def read_file(
     path: Path, *, max_bytes: int, source: str | None = None
 ) -> Iterator[Article | Rejection]:
@@ -133,13 +152,17 @@ def read_file(
         if raw.startswith(GZIP_MAGIC) or name.endswith(JSONL_SUFFIXES):
             yield from _records(where, raw, max_bytes, source)
             return
-        text = decode_text(raw)
-        if looks_like_html(text):
-            yield from parse_html(text, source=source)
-        else:
-            yield from parse_page(text, source=source)
-    except ValidationError as error:
-        yield Rejection(where, str(invalid(error)))
-    except (UnreadableInput, NotAPage, BadRecord, OSError, EOFError, gzip.BadGzipFile) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        yield Rejection(where, reason or type(error).__name__)
+        yield from _page_articles(raw, source=source)
+    except (ValidationError, *UNREADABLE) as error:
+        yield _rejection(where, error)
+
+
+def read_page(
+    url: str, raw: bytes, *, content_type: str | None = None, source: str | None = None
+) -> list[Article | Rejection]:
+    """The articles of one fetched web page (a crawl, an archive), read in the charset its
+    server named, else like a file."""
+    try:
+        return list(_page_articles(raw, source=source, url=url, declared=charset_of(content_type)))
+    except (ValidationError, *UNREADABLE) as error:
+        return [_rejection(url, error)]

@@ -89,6 +89,26 @@ class Writer:
         when there was none."""
         return self.store.delete(article_id)
 
+    def write_each(
+        self, articles: Iterable[Article], report: IngestReport, dedupe: bool = True
+    ) -> list[str]:
+        """Write articles inside one ``store.transaction()``, each in its own savepoint so that
+        one that cannot be stored costs only itself; returns the ids they are stored under."""
+        conn = self.store.conn
+        stored = []
+        for article in articles:
+            conn.execute("SAVEPOINT article")
+            try:
+                outcome, stored_id = self.write(article, dedupe)
+                report.counts[outcome] += 1
+                stored.append(stored_id)
+            except Exception as error:  # one article never costs the batch
+                conn.execute("ROLLBACK TO article")
+                reason = f"not stored ({type(error).__name__})"
+                report.rejections.append(Rejection(f"article {article.id}", reason))
+            conn.execute("RELEASE article")
+        return stored
+
     def write_all(
         self,
         items: Iterable[Article | Rejection],
@@ -102,16 +122,8 @@ class Writer:
         pending: list[Article] = []
 
         def flush() -> None:
-            with self.store.transaction() as conn:
-                for article in pending:
-                    conn.execute("SAVEPOINT article")
-                    try:
-                        report.counts[self.write(article, dedupe)[0]] += 1
-                    except Exception as error:  # one article never costs the batch
-                        conn.execute("ROLLBACK TO article")
-                        reason = f"not stored ({type(error).__name__})"
-                        report.rejections.append(Rejection(f"article {article.id}", reason))
-                    conn.execute("RELEASE article")
+            with self.store.transaction():
+                self.write_each(pending, report, dedupe)
             pending.clear()
             after_batch()
 
