@@ -100,6 +100,11 @@ def test_eval_command_writes_the_report(tmp_path):
     report = json.loads(out.read_text("utf-8"))
     assert (report["task"], report["n_queries"]) == ("qa-retrieval", 90)
     assert {"langzhong", "bm25s-jieba", "bm25s-char", "rank_bm25-jieba"} <= set(report["systems"])
+    # The e5 systems: the sample's answers are the demo's, so their vectors ship with the package
+    # and only the 90 questions are embedded (and timed).
+    assert {"e5-dense", "bm25s+e5-rrf", "langzhong+e5-rrf"} <= set(report["systems"])
+    assert report["e5"]["question_ms"]["whole"]["p50"] > 0
+    assert report["e5"]["documents_embedded"] == 0
     for scores in report["systems"].values():
         assert 0 < scores["ndcg@10"] <= 1 and 0 < scores["recall@100"] <= 1
     assert "nDCG@10" in done.stdout

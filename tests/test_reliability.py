@@ -90,6 +90,8 @@ def _store_state(home) -> tuple[str, list[str], int]:
     conn = sqlite3.connect(home / "langzhong.sqlite3")
     try:
         check = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='articles'").fetchone():
+            return check, [], 0  # killed between creating the file and committing its schema
         ids = [r[0] for r in conn.execute("SELECT id FROM articles ORDER BY rowid")]
         sections = conn.execute("SELECT count(*) FROM sections").fetchone()[0]
         return check, ids, sections

