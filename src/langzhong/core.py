@@ -14,7 +14,10 @@ ArticleKind = Literal["article", "qa"]
 # hex; datasets use forms like im-00042).
 ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._~-]{0,127}$"
 # Where an article came from: a web address or a path on this site, never javascript: or data:.
-URL_PATTERN = r"^(https?://[^\s/?#]+\S*|/([^/\s]\S*)?)$"
+# No control characters or spaces, spelt out: "\s" means other characters to Python, to pydantic's
+# Rust regex and to the JSON Schema (ECMAScript) readers of the API's spec, which must all agree.
+_BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+URL_PATTERN = rf"^(https?://[^{_BLANK}/?#]+[^{_BLANK}]*|/([^{_BLANK}/][^{_BLANK}]*)?)$"
 # What each pattern means, for error messages.
 PATTERN_RULES = {
     ID_PATTERN: "must be 1-128 ASCII letters, digits or . _ ~ -",

@@ -124,12 +124,15 @@ class Crawler:
                         self._queue_discovery(address, "sitemap")
         pages = 0
         while pages < self.options.max_pages and (entry := self._next()):
-            pages += entry.kind == "page"
-            self._visit(entry)
-            self.report.queued = self.state.counts().get("queued", 0)
+            if reason := self._skip_reason(entry):  # costs the site nothing, nor the budget
+                self._skip(entry, reason)
+            else:
+                pages += entry.kind == "page"
+                self._visit(entry)
+            self.report.queued = self.state.queued_count()
             self.after_visit(self.report)
         self._remove_gone()
-        self.report.queued = self.state.counts().get("queued", 0)
+        self.report.queued = self.state.queued_count()
         self.report.elapsed_s = time.monotonic() - started
         return self.report
 
@@ -169,19 +172,22 @@ class Crawler:
 
     # -- visiting --------------------------------------------------------------------------------
 
-    def _visit(self, entry: CrawlUrl) -> None:
-        url, host = entry.url, origin(entry.url)
-        if reason := self._refusal(url):
-            self.report.counts["skipped_robots" if "robots" in reason else "skipped"] += 1
-            with self.state.store.transaction():
-                self.state.finish(url, "skipped", note=reason)
-            return
+    def _skip_reason(self, entry: CrawlUrl) -> str | None:
+        if reason := self._refusal(entry.url):
+            return reason
         if entry.kind != "page":
             self._discovery_files += 1
             if self._discovery_files > MAX_DISCOVERY_FILES:
-                with self.state.store.transaction():
-                    self.state.finish(url, "skipped", note="too many sitemaps and feeds")
-                return
+                return "too many sitemaps and feeds"
+        return None
+
+    def _skip(self, entry: CrawlUrl, reason: str) -> None:
+        self.report.counts["skipped_robots" if "robots" in reason else "skipped"] += 1
+        with self.state.store.transaction():
+            self.state.finish(entry.url, "skipped", note=reason)
+
+    def _visit(self, entry: CrawlUrl) -> None:
+        url, host = entry.url, origin(entry.url)
         self._wait_for_host(host)
         headers = conditional(entry.etag, entry.last_modified)
         try:

@@ -119,6 +119,10 @@ class CrawlState:
             (article_id,),
         ).fetchone()[0]
 
+    def queued_count(self) -> int:
+        row = self.store.conn.execute("SELECT count(*) FROM crawl_urls WHERE state='queued'")
+        return row.fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         rows = self.store.reader().execute("SELECT state, count(*) FROM crawl_urls GROUP BY state")
         return dict(rows.fetchall())
