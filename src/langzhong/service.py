@@ -8,13 +8,11 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from langzhong.answer.compose import PAGE_SIZE, compose
 from langzhong.config import Settings
 from langzhong.core import Answer, Article
-from langzhong.crawl.archive import Archive, archived_articles
-from langzhong.crawl.crawler import Crawler, CrawlOptions, CrawlReport
 from langzhong.data import load_shipped
 from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
 from langzhong.ingest.indexer import Indexer
@@ -28,6 +26,9 @@ from langzhong.search.rerank import TranslationReranker
 from langzhong.search.translation import TranslationModel
 from langzhong.store import ArticleStore
 from langzhong.store.crawl_state import CrawlState
+
+if TYPE_CHECKING:  # the crawl stage is imported when a crawl runs, not by every server worker
+    from langzhong.crawl.crawler import CrawlOptions, CrawlReport
 from langzhong.text import default_analyzer
 
 DEMO_FILES = ("000_11c99a0e30aa1c9d.txt", "medical-dialogue-im.jsonl.gz")
@@ -139,6 +140,9 @@ class Service:
     ) -> CrawlReport:
         """Fetch pages from the seeds (and the sites' sitemaps and feeds) and store their
         articles; the crawl's state stays in the store, so the next call resumes it."""
+        from langzhong.crawl.archive import Archive
+        from langzhong.crawl.crawler import Crawler
+
         self._operator_writes()
         indexed = time.monotonic()
 
@@ -161,10 +165,12 @@ class Service:
 
     def crawl_counts(self) -> dict[str, int]:
         """Addresses the crawler knows, by state (queued, done, gone, …)."""
-        return CrawlState(self.store).counts()
+        return CrawlState.counts(self.store)
 
     def ingest_archive(self, paths: list[Path]) -> IngestReport:
         """Extract the articles of archived crawl responses again (after a parser change)."""
+        from langzhong.crawl.archive import archived_articles
+
         return self.write_articles(archived_articles(paths or [self.settings.archive_path]))
 
     def write_articles(

@@ -123,9 +123,13 @@ class CrawlState:
         row = self.store.conn.execute("SELECT count(*) FROM crawl_urls WHERE state='queued'")
         return row.fetchone()[0]
 
-    def counts(self) -> dict[str, int]:
-        rows = self.store.reader().execute("SELECT state, count(*) FROM crawl_urls GROUP BY state")
-        return dict(rows.fetchall())
+    @staticmethod
+    def counts(store: ArticleStore) -> dict[str, int]:
+        """Addresses by state, read without creating anything in a store that never crawled."""
+        read = store.reader().execute
+        if not read("SELECT 1 FROM sqlite_master WHERE name='crawl_urls'").fetchone():
+            return {}
+        return dict(read("SELECT state, count(*) FROM crawl_urls GROUP BY state").fetchall())
 
     # -- writing (inside ``store.transaction()``) ----------------------------------------------
 
