@@ -18,8 +18,8 @@ import lxml.etree
 import lxml.html
 
 from langzhong.ingest.html import related_links
+from langzhong.ingest.sources import GZIP_MAGIC
 
-SITEMAP_NS = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 MAX_SITEMAP_BYTES = 50 << 20  # the sitemaps protocol's own limit, uncompressed
@@ -92,10 +92,15 @@ def page_links(html: str, url: str) -> PageLinks:
     return found
 
 
+def _unzipped(body: bytes) -> bytes:
+    """A gzipped sitemap or feed as its XML or text, within the protocol's size."""
+    if not body.startswith(GZIP_MAGIC):
+        return body
+    with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
+        return unzipped.read(MAX_SITEMAP_BYTES)
+
+
 def _xml(body: bytes) -> lxml.etree._Element | None:
-    if body.startswith(b"\x1f\x8b"):
-        with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
-            body = unzipped.read(MAX_SITEMAP_BYTES + 1)[:MAX_SITEMAP_BYTES]
     try:
         return lxml.etree.fromstring(body.strip(), _XML)
     except lxml.etree.XMLSyntaxError:
@@ -115,6 +120,7 @@ class SitemapEntries:
 def sitemap_entries(body: bytes, url: str) -> SitemapEntries:
     """A sitemap (XML, gzipped or not, or one address a line) or a sitemap index."""
     found = SitemapEntries()
+    body = _unzipped(body)
     root = _xml(body)
     if root is None:  # the plain-text form
         lines = body.decode("utf-8", errors="replace").split()
@@ -135,7 +141,7 @@ def sitemap_entries(body: bytes, url: str) -> SitemapEntries:
 
 def feed_entries(body: bytes, url: str) -> list[str]:
     """The article addresses of an RSS or Atom feed."""
-    root = _xml(body)
+    root = _xml(_unzipped(body))
     if root is None:
         return []
     found = [e.text or "" for e in root.iter("link") if _local(e.getparent().tag) == "item"]

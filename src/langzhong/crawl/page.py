@@ -26,7 +26,7 @@ def is_page_type(content_type: str) -> bool:
 
 def read_fetched(url: str, body: bytes, content_type: str) -> FetchedPage:
     """Links to follow, and the articles unless the page is a list of links or asks not to be
-    indexed."""
+    indexed; the body is decoded once, in the charset its server named, else as a file is."""
     if not is_page_type(content_type):
         return FetchedPage(PageLinks(), skipped=f"not a page ({content_type})")
     try:
@@ -34,10 +34,10 @@ def read_fetched(url: str, body: bytes, content_type: str) -> FetchedPage:
     except UnreadableInput as error:
         return FetchedPage(PageLinks(), [Rejection(url, str(error))])
     if not looks_like_html(text):
-        return FetchedPage(PageLinks(), read_page(url, body, content_type=content_type))
+        return FetchedPage(PageLinks(), read_page(url, text))
     links = page_links(text, url)
     if not links.index:
         return FetchedPage(links, skipped="noindex")
     if links.listing:
         return FetchedPage(links, skipped="a list of links, not an article")
-    return FetchedPage(links, read_page(url, body, content_type=content_type))
+    return FetchedPage(links, read_page(url, text))

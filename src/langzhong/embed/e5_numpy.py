@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import erf
 
-from langzhong.embed.base import EmbedderUnavailable, one_line
-from langzhong.embed.e5 import _file_hash
+from langzhong.embed.base import EmbedderUnavailable, one_line, weights_hash
 
 QK = 32  # weights per 4-bit block
 META = "\u2581"  # SentencePiece's word-start mark
@@ -104,7 +103,7 @@ class E5Numpy:
                     " pip install 'langzhong[dense]'"
                 ) from None
             weights = Path(_core._MODELS["original"])
-        self.model_hash = _file_hash(weights)
+        self.model_hash = weights_hash(weights)
         self.name = "multilingual-e5-small-q4 (numpy)"
         with weights.open("rb") as file:  # mapped, not read: processes share the pages
             self._load(memoryview(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)))

@@ -17,7 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from langzhong.core import Article
-from langzhong.ingest.decode import UnreadableInput, charset_of, decode_text
+from langzhong.ingest.decode import UnreadableInput, decode_text
 from langzhong.ingest.html import looks_like_html, parse_html
 from langzhong.ingest.pages import NotAPage, parse_page
 from langzhong.ingest.records import BadRecord, invalid, record_articles
@@ -116,10 +116,7 @@ def read_jsonl(path: Path, *, max_bytes: int) -> Iterator[Article | Rejection]:
         yield Rejection(str(path), str(error) or type(error).__name__)
 
 
-def _page_articles(
-    raw: bytes, *, source: str | None, url: str | None = None, declared: str | None = None
-) -> list[Article]:
-    text = decode_text(raw, declared)
+def _page_articles(text: str, *, source: str | None, url: str | None = None) -> list[Article]:
     if looks_like_html(text):
         return parse_html(text, source=source, url=url)
     return parse_page(text, source=source, url=url)
@@ -152,17 +149,14 @@ def read_file(
         if raw.startswith(GZIP_MAGIC) or name.endswith(JSONL_SUFFIXES):
             yield from _records(where, raw, max_bytes, source)
             return
-        yield from _page_articles(raw, source=source)
+        yield from _page_articles(decode_text(raw), source=source)
     except (ValidationError, *UNREADABLE) as error:
         yield _rejection(where, error)
 
 
-def read_page(
-    url: str, raw: bytes, *, content_type: str | None = None, source: str | None = None
-) -> list[Article | Rejection]:
-    """The articles of one fetched web page (a crawl, an archive), read in the charset its
-    server named, else like a file."""
+def read_page(url: str, text: str, *, source: str | None = None) -> list[Article | Rejection]:
+    """The articles of one fetched web page (a crawl, an archive), already decoded."""
     try:
-        return list(_page_articles(raw, source=source, url=url, declared=charset_of(content_type)))
+        return list(_page_articles(text, source=source, url=url))
     except (ValidationError, *UNREADABLE) as error:
         return [_rejection(url, error)]
