@@ -33,6 +33,8 @@ class Settings:
     rate_limit_per_minute: int = 120
     max_body_kb: int = 1024  # largest request body the API accepts
     engine: str = "tantivy"
+    # The e5 sentence-embedding model in search (needs the dense extra; docs/ranking.md).
+    dense: bool = True
 
     @property
     def db_path(self) -> Path:
@@ -67,6 +69,10 @@ class Settings:
             if env["LANGZHONG_ENGINE"] not in ENGINES:
                 raise ValueError(f"LANGZHONG_ENGINE must be one of {', '.join(ENGINES)}")
             settings = replace(settings, engine=env["LANGZHONG_ENGINE"])
+        if "LANGZHONG_DENSE" in env:
+            if env["LANGZHONG_DENSE"] not in ("on", "off"):
+                raise ValueError("LANGZHONG_DENSE must be on or off")
+            settings = replace(settings, dense=env["LANGZHONG_DENSE"] == "on")
         if token := env.get("LANGZHONG_API_TOKEN", "").strip():  # blank: writes stay off
             settings = replace(settings, api_token=token)
         return settings

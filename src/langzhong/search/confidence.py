@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from langzhong.search.rerank import TranslationReranker
+from langzhong.search.rerank import TranslationReranker, filled
 from langzhong.text.hashing import term_hashes
 
 FEATURES = (
@@ -29,6 +29,10 @@ FEATURES = (
     "names_medical",  # whether the question names a medical-lexicon word
     "question_weight",  # log of the question's summed IDF: how specific it is
     "log_length",  # the document's length in terms
+)
+DENSE_FEATURES = (
+    "dense",  # e5 cosine of question and document (the lowest candidate's where it has none)
+    "dense_gap",  # ... below the best candidate's
 )
 
 
@@ -44,6 +48,7 @@ class CandidateSignals:
     language: np.ndarray  # log P(question | document) under the translation model
     background: float  # log P(question) under the collection model alone
     docs: Sequence[np.ndarray]  # each document's term numbers
+    dense: np.ndarray | None = None  # e5 cosine (NaN: no vector), when dense retrieval is on
 
 
 def rerank_with_signals(
@@ -53,11 +58,13 @@ def rerank_with_signals(
     medical_words: frozenset[str],
     ranked: Sequence[tuple[int, float]],
     docs: Sequence[np.ndarray],
+    dense: np.ndarray | None = None,
 ) -> tuple[list[tuple[int, float]], CandidateSignals]:
     """The reranker's order of ``ranked`` (``docs``: the terms of its first candidates, as many
-    as it re-orders) and the signals of those candidates in that order."""
+    as it re-orders; ``dense``: their e5 cosines) and the signals of those candidates in that
+    order."""
     language = reranker.language_scores(terms, docs)
-    reranked = reranker.rerank(ranked, language)
+    reranked = reranker.rerank(ranked, language, dense)
     position = {key: i for i, (key, _) in enumerate(ranked[: len(docs)])}
     order = np.array([position[key] for key, _ in reranked[: len(docs)]], int)
     signals = CandidateSignals(
@@ -69,12 +76,14 @@ def rerank_with_signals(
         language=language[order] if len(order) else np.zeros(0),
         background=reranker.background_scores(terms),
         docs=[docs[i] for i in order],
+        dense=dense[order] if dense is not None and len(order) else dense,
     )
     return reranked, signals
 
 
 def feature_matrix(signals: CandidateSignals) -> np.ndarray:
-    """One row of ``FEATURES`` per candidate."""
+    """One row of ``FEATURES`` per candidate, and of ``DENSE_FEATURES`` too where the signals
+    have dense cosines."""
     s = signals
     n = len(s.bm25)
     words = list(s.weights)
@@ -86,6 +95,10 @@ def feature_matrix(signals: CandidateSignals) -> np.ndarray:
     medical_total = weight[is_medical].sum()
     medical = present[:, is_medical] @ weight[is_medical] / medical_total if medical_total else 0
     lengths = np.fromiter((len(d) for d in s.docs), float, n)
+    dense = []
+    if s.dense is not None:
+        cosine = filled(s.dense)
+        dense = [cosine, cosine - cosine.max(initial=-1.0)]
     return np.column_stack(
         [
             s.bm25,
@@ -98,6 +111,7 @@ def feature_matrix(signals: CandidateSignals) -> np.ndarray:
             np.full(n, float(bool(medical_total))),
             np.full(n, np.log1p(total)),
             np.log1p(lengths),
+            *dense,
         ]
     )
 
@@ -126,7 +140,14 @@ class ConfidenceModel:
     intercept: float
     threshold: float  # shown when confidence >= threshold (chosen on validation)
 
+    @property
+    def dense(self) -> bool:
+        """Whether it reads the dense features (and so needs dense retrieval on)."""
+        return len(self.coef) == len(FEATURES) + len(DENSE_FEATURES)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
+        """``features``: rows of ``feature_matrix``; a lexical model reads the first columns."""
+        features = features[:, : len(self.coef)]
         z = ((features - self.mean) / self.scale) @ self.coef + self.intercept
         return 1 / (1 + np.exp(-z))
 
@@ -136,7 +157,7 @@ class ConfidenceModel:
         with partial.open("wb") as file:
             np.savez(
                 file,
-                features=np.array(FEATURES),
+                features=np.array(FEATURES + DENSE_FEATURES if self.dense else FEATURES),
                 mean=self.mean,
                 scale=self.scale,
                 coef=self.coef,
@@ -147,7 +168,7 @@ class ConfidenceModel:
     @classmethod
     def load(cls, path: Path) -> ConfidenceModel:
         with np.load(path, allow_pickle=False) as npz:
-            if tuple(npz["features"].tolist()) != FEATURES:
+            if tuple(npz["features"].tolist()) not in (FEATURES, FEATURES + DENSE_FEATURES):
                 raise ValueError(f"{path} was trained on other features; run `langzhong train`")
             intercept, threshold = (float(x) for x in npz["intercept_threshold"])
             return cls(npz["mean"], npz["scale"], npz["coef"], intercept, threshold)

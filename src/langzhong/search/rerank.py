@@ -79,22 +79,35 @@ class TranslationReranker:
         return float(np.log(m.smoothing * background).sum()) if len(ids) else 0.0
 
     def rerank(
-        self, ranked: Sequence[tuple[int, float]], language: np.ndarray
+        self,
+        ranked: Sequence[tuple[int, float]],
+        language: np.ndarray,
+        dense: np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
         """``ranked`` (key, BM25 score) with its first ``len(language)`` candidates re-ordered by
-        a blend of BM25 and their language scores (``language_scores``); the rest follow in
-        BM25's order, scored 0.
+        a blend of BM25 and their language scores (``language_scores``), and with ``dense``
+        (each candidate's e5 cosine, NaN where it has none) the model's share of that; the rest
+        follow in BM25's order, scored 0.
 
-        Both are scaled to [0, 1] within the re-ordered candidates, so the blend weight means
-        the same for every question.
+        Each score is scaled to [0, 1] within the re-ordered candidates, so the weights mean the
+        same for every question.
         """
         head, tail = ranked[: len(language)], [(key, 0.0) for key, _ in ranked[len(language) :]]
         if len(head) < 2:
             return [*head, *tail]
         bm25 = np.array([s for _, s in head])
         blend = self.model.blend * _unit(language) + (1 - self.model.blend) * _unit(bm25)
+        if dense is not None and self.model.dense:
+            blend = (1 - self.model.dense) * blend + self.model.dense * _unit(filled(dense))
         order = np.argsort(-blend, kind="stable")
         return [(head[i][0], float(blend[i])) for i in order] + tail
+
+
+def filled(dense: np.ndarray) -> np.ndarray:
+    """Cosines with the lowest one given to candidates without a vector (nothing known for
+    them is no evidence in their favour)."""
+    known = dense[~np.isnan(dense)]
+    return np.nan_to_num(dense, nan=float(known.min()) if len(known) else 0.0)
 
 
 def _positions(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

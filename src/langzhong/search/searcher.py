@@ -11,6 +11,7 @@ import numpy as np
 from langzhong.core import Article
 from langzhong.index import LexicalIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
+from langzhong.search.dense import DenseSearch
 from langzhong.search.rerank import TranslationReranker
 from langzhong.store import ArticleStore
 from langzhong.text import Analyzer
@@ -54,6 +55,7 @@ class _Ranked:
     keys: list[int]
     scores: list[float]
     confidences: np.ndarray | None
+    threshold: float | None  # of the confidence model that scored them
     titled: bool
 
 
@@ -66,10 +68,14 @@ class Searcher:
         reranker: TranslationReranker | None = None,
         confidence: ConfidenceModel | None = None,
         other_names: Callable[[str], list[str]] | None = None,
+        dense: DenseSearch | None = None,
+        dense_confidence: ConfidenceModel | None = None,
     ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
         self.reranker, self.confidence = reranker, confidence
         self.other_names = other_names  # synonyms of what the question names (knowledge/)
+        # e5 retrieval, and the confidence model that reads its cosines (docs/ranking.md)
+        self.dense, self.dense_confidence = dense, dense_confidence
 
     def query_terms(self, query: str) -> list[str]:
         """The question's terms, repeats kept: a repeated word weighs more in ranking."""
@@ -90,8 +96,8 @@ class Searcher:
             confidences = ranked.confidences.tolist()
         rows = list(zip(entries, confidences, strict=True))
         passed = rows
-        if self.confidence is not None:
-            passed = [row for row in rows if row[1] >= self.confidence.threshold]
+        if ranked.threshold is not None:
+            passed = [row for row in rows if row[1] >= ranked.threshold]
         if confident:
             rows = passed
         window = rows[start : start + count]
@@ -119,10 +125,15 @@ class Searcher:
         weights = idf_weights(self.index, list(dict.fromkeys(terms)))
         depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
         ranked = self.index.search(self._with_synonyms(query, terms), max(depth, MAX_CANDIDATES))
+        # A question with no word to search (all filler or unknown) is not one e5 should guess at.
+        question = self._question_vector(query) if terms else None
+        model = self.confidence
+        if question is not None and self.dense_confidence is not None:
+            model = self.dense_confidence
         confidences = None
-        if self.reranker is not None and ranked:
-            ranked, confidences = self._rerank(terms, weights, ranked, depth)
-        if confidences is None and self.confidence is not None:
+        if self.reranker is not None and (ranked or question is not None):
+            ranked, confidences = self._rerank(terms, weights, ranked, depth, question, model)
+        if confidences is None and model is not None:
             confidences = np.zeros(len(ranked))  # nothing was reranked: nothing is confident
         titled = self.store.rowids_titled(query.strip())
         if titled:
@@ -131,7 +142,14 @@ class Searcher:
         if confidences is not None:
             confidences = confidences[:MAX_CANDIDATES]
         keys, scores = [k for k, _ in ranked], [s for _, s in ranked]
-        return _Ranked(terms, weights, keys, scores, confidences, bool(titled))
+        threshold = model.threshold if model is not None else None
+        return _Ranked(terms, weights, keys, scores, confidences, threshold, bool(titled))
+
+    def _question_vector(self, query: str) -> np.ndarray | None:
+        """The question's e5 vector, when dense retrieval is on and documents have vectors."""
+        if self.dense is None or self.reranker is None or not self.dense.ready():
+            return None
+        return self.dense.question(query)
 
     def _with_synonyms(self, query: str, terms: list[str]) -> list[str]:
         """The question's terms, and at half their weight the words of the other names of what
@@ -148,20 +166,42 @@ class Searcher:
         weights: dict[str, float],
         ranked: list[tuple[int, float]],
         depth: int,
+        question: np.ndarray | None,
+        model: ConfidenceModel | None,
     ) -> tuple[list[tuple[int, float]], np.ndarray | None]:
-        """The reranker's order, and each candidate's confidence (0 below the reranked head)."""
+        """The reranker's order, and each candidate's confidence (0 below the reranked head).
+
+        With the question's e5 vector, its nearest documents join BM25's head (scored 0 by
+        BM25) and every head candidate gets its cosine.
+        """
         assert self.reranker is not None
         head = [key for key, _ in ranked[:depth]]
+        dense = None
+        if question is not None and self.dense is not None:
+            taken = set(head)
+            nearest = self.dense.index.nearest(question, self.reranker.model.dense_depth)
+            joined = [key for key, _ in nearest if key not in taken]
+            ranked = [*ranked[:depth], *((key, 0.0) for key in joined), *ranked[depth:]]
+            head += joined
+            dense = self.dense.index.similarities(question, head)
+        if not head:
+            return ranked, None
         found = self.index.doc_term_hashes(head)
         docs = [found.get(k, NO_TERMS) for k in head]
         medical_words = self.analyzer.medical_words
         reranked, signals = rerank_with_signals(
-            self.reranker, terms, weights, medical_words, ranked, docs
+            self.reranker, terms, weights, medical_words, ranked, docs, dense
         )
-        if self.confidence is None:
+        if model is None:
             return reranked, None
+        # The confidence model is the learned fusion of every signal: the head is shown in its
+        # order, scored by it (on validation: nDCG@10 0.3626 → 0.3670 with e5, unchanged
+        # without; docs/ranking.md).
+        predicted = model.predict(feature_matrix(signals))
+        order = np.argsort(-predicted, kind="stable")
+        reranked = [(reranked[i][0], float(predicted[i])) for i in order] + reranked[len(head) :]
         confidences = np.zeros(len(reranked))
-        confidences[: len(head)] = self.confidence.predict(feature_matrix(signals))
+        confidences[: len(head)] = predicted[order]
         return reranked, confidences
 
 

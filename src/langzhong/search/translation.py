@@ -29,6 +29,10 @@ class TranslationModel:
     smoothing: float = 0.2  # share of the collection model
     blend: float = 0.5  # share of the translation score against BM25 in the final order
     depth: int = 100  # how many of BM25's best candidates are re-ordered
+    # With dense retrieval on: the share of the e5 cosine in the final order, and how many of
+    # the question's nearest documents by e5 join BM25's candidates.
+    dense: float = 0.0
+    dense_depth: int = 0
 
     def index_of(self) -> dict[str, int]:
         return {w: i for i, w in enumerate(self.vocab)}
@@ -48,7 +52,9 @@ class TranslationModel:
             indices=self.table.indices,
             indptr=self.table.indptr,
             background=self.background.astype(np.float32),
-            weights=np.array([self.exact, self.smoothing, self.blend, self.depth]),
+            weights=np.array(
+                [self.exact, self.smoothing, self.blend, self.depth, self.dense, self.dense_depth]
+            ),
         )
 
     @classmethod
@@ -58,9 +64,24 @@ class TranslationModel:
             table = sparse.csr_matrix(
                 (npz["data"], npz["indices"], npz["indptr"]), shape=(size, size)
             )
-            exact, smoothing, blend, depth = (float(x) for x in npz["weights"])
+            # A model trained before dense retrieval has four weights: dense stays off.
+            exact, smoothing, blend, depth, dense, dense_depth = [
+                *(float(x) for x in npz["weights"]),
+                0.0,
+                0.0,
+            ][:6]
             vocab = tuple(npz["vocab"].tolist())
-            return cls(vocab, table, npz["background"], exact, smoothing, blend, int(depth))
+            return cls(
+                vocab,
+                table,
+                npz["background"],
+                exact,
+                smoothing,
+                blend,
+                int(depth),
+                dense,
+                int(dense_depth),
+            )
 
 
 def train_translation(

@@ -232,6 +232,12 @@ class ArticleStore:
         rows = self._rows(f"a.rowid IN ({marks})", tuple(rowids))
         return {rowid: article for rowid, article in rows}
 
+    def content_hashes(self, rowids: Sequence[int]) -> dict[int, str]:
+        """The content hash of each stored article among ``rowids``."""
+        marks = ",".join("?" * len(rowids))
+        query = f"SELECT rowid, content_hash FROM articles WHERE rowid IN ({marks})"
+        return dict(self.reader().execute(query, list(rowids)).fetchall())
+
     def iter_articles(self, batch: int = 500) -> Iterator[Article]:
         """Every article in storage order, a batch of rows at a time."""
         last = 0

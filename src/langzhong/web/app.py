@@ -44,6 +44,7 @@ def app_from_environment() -> FastAPI:
     service = Service(Settings.load())
     service.catch_up()
     shipped_graph()  # loaded before the first question, not during it (under a second)
+    service.warm_up()
     return create_app(service)
 
 

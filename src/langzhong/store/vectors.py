@@ -1,0 +1,151 @@
+"""Each article's sentence-embedding vector, kept in the store beside the article.
+
+Vectors are derived data like the lexical index, but a million of them cost days of CPU to
+remake, so they live in the system of record (backed up and moved with it) rather than in a
+folder one ``rm`` loses. The queue of work is a query, not a log: an article whose vector is
+missing, or was made from other content (its ``content_hash`` changed), is pending. A killed
+``langzhong embed`` therefore resumes where it stopped, and a vector is never stale unnoticed.
+
+Readers (each server process's in-memory matrix, ``index/dense.py``) follow ``seq``: every
+write of vectors or removals takes the next number, so a reader loads only what changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+
+import numpy as np
+
+from langzhong.store.sqlite import ArticleStore
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS vectors (
+    article INTEGER PRIMARY KEY,  -- the article's rowid
+    content_hash TEXT NOT NULL,   -- of the content the vector was made from
+    codes BLOB NOT NULL,          -- int8, one per dimension
+    scale REAL NOT NULL,          -- codes × scale ≈ the unit vector
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS vectors_seq ON vectors(seq);
+CREATE TABLE IF NOT EXISTS vector_removals (article INTEGER PRIMARY KEY, seq INTEGER NOT NULL);
+"""
+PENDING = (
+    "SELECT a.rowid FROM articles a LEFT JOIN vectors v ON v.article = a.rowid"
+    " WHERE (v.article IS NULL OR v.content_hash != a.content_hash)"
+)
+MODEL_KEY = "vectors_model"  # the weights' hash: vectors of other weights are never mixed in
+SEQ_KEY = "vectors_seq"
+
+
+def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and one scale per row (cosine against the float vector stays above 0.999)."""
+    scales = np.maximum(np.abs(vectors).max(axis=1) / 127.0, 1e-12).astype(np.float32)
+    return np.round(vectors / scales[:, None]).astype(np.int8), scales
+
+
+class VectorTable:
+    def __init__(self, store: ArticleStore) -> None:
+        self.store = store  # the tables are made by the first write: reading needs none
+
+    def adopt_model(self, model_hash: str) -> None:
+        """Vectors made by other weights are forgotten: every article becomes pending."""
+        if self.store.meta(MODEL_KEY) == model_hash:
+            return
+        with self.store.transaction() as conn:
+            for statement in filter(str.strip, SCHEMA.split(";")):
+                conn.execute(statement)  # executescript would commit the transaction
+            seq = self._next_seq(conn)
+            conn.execute(
+                "INSERT OR REPLACE INTO vector_removals SELECT article, ? FROM vectors", (seq,)
+            )
+            conn.execute("DELETE FROM vectors")
+            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (MODEL_KEY, model_hash))
+
+    def pending(self, after: int, limit: int) -> list[int]:
+        """Rowids (above ``after``) of articles without a vector of their current content, in
+        rowid order (call ``adopt_model`` first)."""
+        query = f"{PENDING} AND a.rowid > ? ORDER BY a.rowid LIMIT ?"
+        return [rowid for (rowid,) in self.store.reader().execute(query, (after, limit))]
+
+    def put(self, rows: Sequence[tuple[int, str]], vectors: np.ndarray) -> None:
+        """Store the vectors of (rowid, content hash) rows, in one transaction. A row whose
+        article changed or left since it was read is skipped: it stays pending."""
+        codes, scales = quantize(vectors)
+        with self.store.transaction() as conn:
+            current = dict(
+                conn.execute(
+                    f"SELECT rowid, content_hash FROM articles WHERE rowid IN"
+                    f" ({','.join('?' * len(rows))})",
+                    [rowid for rowid, _ in rows],
+                ).fetchall()
+            )
+            seq = self._next_seq(conn)
+            conn.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?)",
+                [
+                    (rowid, digest, codes[i].tobytes(), float(scales[i]), seq)
+                    for i, (rowid, digest) in enumerate(rows)
+                    if current.get(rowid) == digest
+                ],
+            )
+
+    def prune(self) -> int:
+        """Forget the vectors of deleted articles; returns how many."""
+        with self.store.transaction() as conn:
+            gone = [
+                rowid
+                for (rowid,) in conn.execute(
+                    "SELECT article FROM vectors WHERE article NOT IN (SELECT rowid FROM articles)"
+                )
+            ]
+            if gone:
+                seq = self._next_seq(conn)
+                conn.executemany("DELETE FROM vectors WHERE article=?", [(r,) for r in gone])
+                conn.executemany(
+                    "INSERT OR REPLACE INTO vector_removals VALUES (?, ?)", [(r, seq) for r in gone]
+                )
+        return len(gone)
+
+    def changed_since(self, seq: int) -> tuple[int, list[tuple[int, bytes, float]], list[int]]:
+        """(the newest seq, vectors written after ``seq``, rowids removed after it), read from
+        one state of the store."""
+        with self.store.snapshot() as conn:
+            newest = int(self._read_seq(conn))
+            if newest <= seq:
+                return seq, [], []
+            written = conn.execute(
+                "SELECT article, codes, scale FROM vectors WHERE seq > ?", (seq,)
+            ).fetchall()
+            removals = conn.execute("SELECT article FROM vector_removals WHERE seq > ?", (seq,))
+            removed = [rowid for (rowid,) in removals]
+        return newest, written, removed
+
+    def latest_seq(self) -> int:
+        return int(self._read_seq(self.store.reader()))
+
+    @staticmethod
+    def counts(store: ArticleStore) -> dict[str, int]:
+        """Articles with a vector of their current content, and those waiting for one (read
+        only: a store that never embedded gets no tables)."""
+        one = store.reader().execute
+        if one("SELECT 1 FROM sqlite_master WHERE name='vectors'").fetchone() is None:
+            return {"with_vector": 0, "pending": store.counts()["articles"]}
+        pending = one(f"SELECT count(*) FROM ({PENDING})").fetchone()[0]
+        return {
+            "with_vector": one(
+                "SELECT count(*) FROM articles a JOIN vectors v"
+                " ON v.article = a.rowid AND v.content_hash = a.content_hash"
+            ).fetchone()[0],
+            "pending": pending,
+        }
+
+    @staticmethod
+    def _read_seq(conn: sqlite3.Connection) -> str:
+        row = conn.execute("SELECT value FROM meta WHERE key=?", (SEQ_KEY,)).fetchone()
+        return row[0] if row else "0"
+
+    def _next_seq(self, conn: sqlite3.Connection) -> int:
+        seq = int(self._read_seq(conn)) + 1
+        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SEQ_KEY, str(seq)))
+        return seq

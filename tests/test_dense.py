@@ -1,0 +1,245 @@
+"""Dense retrieval in the product: every article gets its e5 vector from the store's queue,
+readers follow the vectors' changes, and search ranks by meaning where words fail."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from langzhong.config import Settings
+from langzhong.core import Article, Section
+from langzhong.index.dense import DenseIndex
+from langzhong.index.embedding import Embedding, article_text
+from langzhong.service import Service
+from langzhong.store import ArticleStore
+from langzhong.store.vectors import VectorTable
+
+DIM = 8
+
+
+class CountingEmbedder:
+    """A deterministic stand-in with the Embedder surface: a text's vector comes from its hash,
+    and every embedded text is counted."""
+
+    name, dim = "counting", DIM
+
+    def __init__(self, model_hash: str = "weights-a") -> None:
+        self.model_hash = model_hash
+        self.embedded: list[str] = []
+
+    def _vector(self, text: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=4).digest(), "little")
+        vector = np.random.default_rng(seed).normal(size=DIM).astype(np.float32)
+        return vector / np.linalg.norm(vector)
+
+    def embed_queries(self, texts):
+        return np.stack([self._vector(t) for t in texts])
+
+    def embed_passages(self, texts):
+        self.embedded.extend(texts)
+        return np.stack([self._vector(t) for t in texts])
+
+
+def qa(number: int, answer: str | None = None) -> Article:
+    return Article(
+        id=f"q{number}",
+        kind="qa",
+        title=f"问题{number}怎么办",
+        lead=f"描述{number}",
+        sections=(Section(heading="回答", level=1, text=answer or f"回答内容{number}"),),
+    )
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch) -> Service:
+    monkeypatch.setenv("LANGZHONG_DENSE", "off")  # the stand-in model is wired in by hand
+    opened = Service(Settings.load(tmp_path / "home"))
+    yield opened
+    opened.close()
+
+
+def embedding_of(store: ArticleStore, embedder: CountingEmbedder) -> Embedding:
+    return Embedding(store, VectorTable(store), embedder, threads=2)
+
+
+def test_the_vector_text_is_a_pages_text_or_an_answer_without_headings():
+    assert article_text(qa(1, "多喝水\n  休息")) == "多喝水 休息"
+    page = Article(
+        id="p",
+        title="腰痛",
+        lead="导语",
+        sections=(Section(heading="一、原因", level=1, text="久坐"),),
+    )
+    assert article_text(page) == "腰痛 导语 久坐"
+
+
+def test_every_article_gets_a_vector_and_a_reader_sees_them(service):
+    service.write_articles([qa(i) for i in range(150)])
+    embedder = CountingEmbedder()
+    table = VectorTable(service.store)
+    assert embedding_of(service.store, embedder).catch_up() == 150
+    assert VectorTable.counts(service.store) == {"with_vector": 150, "pending": 0}
+    index = DenseIndex(table, DIM)
+    index.refresh()
+    assert len(index) == 150
+    rowid = service.store.lookup("q7").rowid
+    question = embedder._vector(article_text(qa(7)))
+    assert index.nearest(question, 1)[0][0] == rowid
+    assert index.similarities(question, [rowid, 10_000])[0] == pytest.approx(1.0, abs=0.02)
+    assert np.isnan(index.similarities(question, [10_000])[0])
+
+
+def two_embedded(service: Service) -> tuple[CountingEmbedder, Embedding, DenseIndex]:
+    """Two articles with their vectors, and a reader that has taken them in."""
+    service.write_articles([qa(1), qa(2)])
+    embedder = CountingEmbedder()
+    embedding = embedding_of(service.store, embedder)
+    embedding.catch_up()
+    index = DenseIndex(VectorTable(service.store), DIM)
+    index.refresh()
+    return embedder, embedding, index
+
+
+def test_a_changed_article_is_embedded_again_and_readers_take_only_the_change(service):
+    embedder, embedding, index = two_embedded(service)
+    service.write_articles([qa(2, "完全不同的新回答")])
+    assert VectorTable.counts(service.store)["pending"] == 1
+    embedder.embedded.clear()
+    assert embedding.catch_up() == 1
+    assert embedder.embedded == [article_text(qa(2, "完全不同的新回答"))]
+    _, written, _ = VectorTable(service.store).changed_since(index._seq)
+    assert len(written) == 1  # a reader loads the one changed vector, not the whole table
+    index.refresh()
+    fresh = embedder._vector(article_text(qa(2, "完全不同的新回答")))
+    assert index.nearest(fresh, 1)[0][0] == service.store.lookup("q2").rowid
+
+
+def test_a_deleted_article_leaves_the_dense_index(service):
+    embedder, embedding, index = two_embedded(service)
+    gone = service.store.lookup("q1").rowid
+    assert service.delete_article("q1")
+    embedding.table.prune()
+    index.refresh()
+    assert len(index) == 1
+    assert gone not in [key for key, _ in index.nearest(embedder._vector("x"), 5)]
+
+
+def test_other_weights_mean_every_vector_is_made_again(service):
+    service.write_articles([qa(1), qa(2)])
+    embedding_of(service.store, CountingEmbedder("weights-a")).catch_up()
+    other = CountingEmbedder("weights-b")
+    assert embedding_of(service.store, other).catch_up() == 2
+    assert len(other.embedded) == 2
+
+
+def test_a_killed_embedding_resumes_without_redoing_committed_batches(service):
+    service.write_articles([qa(i) for i in range(200)])
+    embedder = CountingEmbedder()
+
+    def killed(done: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        embedding_of(service.store, embedder).catch_up(on_progress=killed)
+    first = len(embedder.embedded)
+    assert 0 < first < 200
+    assert VectorTable.counts(service.store)["with_vector"] == first
+    embedding_of(service.store, embedder).catch_up()
+    assert len(embedder.embedded) == 200  # nothing embedded twice
+    assert VectorTable.counts(service.store) == {"with_vector": 200, "pending": 0}
+
+
+def test_known_vectors_are_taken_and_only_new_texts_are_embedded(service):
+    from langzhong.embed.vectors import VectorCache
+
+    service.write_articles([qa(1), qa(2), qa(3)])
+    embedder = CountingEmbedder()
+    known = VectorCache(embedder.model_hash, DIM)
+    texts = [article_text(qa(1)), article_text(qa(2))]
+    known.add(texts, embedder.embed_passages(texts))
+    embedder.embedded.clear()
+    embedding = Embedding(service.store, VectorTable(service.store), embedder, known)
+    assert embedding.catch_up(new_limit=0) == 2  # the known ones only
+    assert embedder.embedded == []
+    assert embedding.catch_up() == 1
+    assert embedder.embedded == [article_text(qa(3))]
+
+
+# -- with the real model (the dense extra) -----------------------------------------------------
+
+
+@pytest.fixture
+def e5_service(tmp_path: Path, monkeypatch) -> Service:
+    monkeypatch.setenv("LANGZHONG_DENSE", "on")
+    opened = Service(Settings.load(tmp_path / "home"))
+    if opened.embedder is None:
+        opened.close()
+        pytest.skip(f"dense retrieval is {opened.dense_state}")
+    yield opened
+    opened.close()
+
+
+FEVER = Article(
+    id="fever",
+    kind="qa",
+    title="孩子高烧不退",
+    lead="三岁宝宝体温39度",
+    sections=(
+        Section(heading="回答", level=1, text="小儿高热可用布洛芬或对乙酰氨基酚退热，多饮水。"),
+    ),
+)
+TEETH = Article(
+    id="teeth",
+    kind="qa",
+    title="牙龈出血",
+    lead="刷牙时牙龈总出血",
+    sections=(Section(heading="回答", level=1, text="多为牙龈炎，建议洁牙并到口腔科检查。"),),
+)
+
+
+def test_search_finds_by_meaning_what_shares_no_word_with_the_question(e5_service):
+    e5_service.write_articles([FEVER, TEETH])
+    assert e5_service.vector_counts() == {"with_vector": 2, "pending": 0}
+    question = "娃发热怎么处理"  # no word of the fever article
+    assert e5_service.index.search(e5_service.analyzer.terms(question), 10) == []
+    results = e5_service.searcher.search(question)
+    assert [c.article.id for c in results.candidates][:1] == ["fever"]
+
+
+def test_an_api_write_has_its_vector_when_the_call_returns(e5_service):
+    e5_service.put_article(TEETH)
+    assert e5_service.vector_counts() == {"with_vector": 1, "pending": 0}
+    assert e5_service.stats()["vectors"] == {"with_vector": 1, "pending": 0}
+    assert e5_service.stats()["dense"] == "on"
+
+
+def test_embed_command_gives_a_backlog_its_vectors_and_stats_counts_them(tmp_path):
+    home = tmp_path / "home"
+    rows = tmp_path / "qa.jsonl"
+    rows.write_text(
+        "\n".join(
+            json.dumps({"title": f"问题{i}怎么办", "ask": "描述", "answer": f"回答{i}"})
+            for i in range(3)
+        ),
+        encoding="utf-8",
+    )
+    run_cli("ingest", str(rows), home=home)
+    figures = json.loads(run_cli("stats", "--json", home=home).stdout)
+    if figures["dense"] != "on":
+        pytest.skip(f"dense retrieval is {figures['dense']}")
+    # The ingest embedded its few new texts already; a backlog is what `embed` is for.
+    service = Service(Settings.load(home))
+    with service.store.transaction() as conn:
+        conn.execute("DELETE FROM vectors")
+    service.close()
+    assert json.loads(run_cli("stats", "--json", home=home).stdout)["vectors"] == {
+        "with_vector": 0,
+        "pending": 3,
+    }
+    done = json.loads(run_cli("embed", "--json", home=home).stdout)
+    assert done == {"embedded": 3, "with_vector": 3, "pending": 0}
