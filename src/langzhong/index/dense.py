@@ -10,6 +10,7 @@ out and only the lexical candidates get a dense score.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,17 +19,25 @@ from langzhong.store.vectors import VectorTable
 SCAN_MAX = 200_000  # documents a full scan may cover (12 ms per 100k on one core)
 
 
+@dataclass(frozen=True)
+class _View:
+    """What one search reads: replaced whole when rows are added, so a search that runs while
+    another thread refreshes never pairs keys with a matrix of another length."""
+
+    keys: np.ndarray  # rowid of each matrix row; -1 marks a removed one
+    matrix: np.ndarray  # float32 unit rows
+    row_of: dict[int, int]
+
+
 class DenseIndex:
     def __init__(self, table: VectorTable, dim: int) -> None:
         self.table, self.dim = table, dim
         self._seq = 0
-        self._row_of: dict[int, int] = {}
-        self._keys = np.zeros(0, np.int64)  # -1 marks a removed row
-        self._matrix = np.zeros((0, dim), np.float32)
+        self._view = _View(np.zeros(0, np.int64), np.zeros((0, dim), np.float32), {})
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._row_of)
+        return len(self._view.row_of)
 
     def refresh(self) -> None:
         """Take in the vectors written and removed since the last look (one query when none)."""
@@ -36,42 +45,46 @@ class DenseIndex:
             seq, written, removed = self.table.changed_since(self._seq)
             if seq == self._seq:
                 return
+            view = self._view
             # A vector still stored was written after any removal of its article: removals
-            # first, then the writes.
+            # first, then the writes. Both change rows in place; new rows make a new view.
             for rowid in removed:
-                if (row := self._row_of.pop(rowid, None)) is not None:
-                    self._keys[row] = -1
-            new = [item for item in written if item[0] not in self._row_of]
-            known = [item for item in written if item[0] in self._row_of]
+                if (row := view.row_of.pop(rowid, None)) is not None:
+                    view.keys[row] = -1
+            known = [item for item in written if item[0] in view.row_of]
             if known:
-                self._matrix[[self._row_of[rowid] for rowid, _, _ in known]] = _units(known)
-            if new:
-                start = len(self._keys)
-                rows = _units(new)
-                self._matrix = np.concatenate([self._matrix, rows])
-                self._keys = np.concatenate([self._keys, [rowid for rowid, _, _ in new]])
-                self._row_of.update({rowid: start + i for i, (rowid, _, _) in enumerate(new)})
+                view.matrix[[view.row_of[rowid] for rowid, _, _ in known]] = _units(known)
+            if new := [item for item in written if item[0] not in view.row_of]:
+                start = len(view.keys)
+                added = {rowid: start + i for i, (rowid, _, _) in enumerate(new)}
+                self._view = _View(
+                    np.concatenate([view.keys, [rowid for rowid, _, _ in new]]),
+                    np.concatenate([view.matrix, _units(new)]),
+                    {**view.row_of, **added},
+                )
             self._seq = seq
 
     def similarities(self, question: np.ndarray, keys: list[int]) -> np.ndarray:
         """Cosine of each key's vector with the question's; NaN where a key has none."""
-        rows = np.array([self._row_of.get(k, -1) for k in keys], np.int64)
+        view = self._view
+        rows = np.array([view.row_of.get(k, -1) for k in keys], np.int64)
         found = rows >= 0
         out = np.full(len(keys), np.nan)
         if found.any():
-            out[found] = self._matrix[rows[found]] @ question
+            out[found] = view.matrix[rows[found]] @ question
         return out
 
     def nearest(self, question: np.ndarray, limit: int) -> list[tuple[int, float]]:
         """The ``limit`` keys most similar to the question, best first (none past SCAN_MAX)."""
-        if not self._row_of or limit <= 0 or len(self._keys) > SCAN_MAX:
+        view = self._view
+        if not view.row_of or limit <= 0 or len(view.keys) > SCAN_MAX:
             return []
-        sims = self._matrix @ question
-        sims[self._keys < 0] = -np.inf
-        limit = min(limit, len(self._row_of))
+        sims = view.matrix @ question
+        sims[view.keys < 0] = -np.inf
+        limit = min(limit, len(view.row_of))
         top = np.argpartition(-sims, limit - 1)[:limit]
         top = top[np.argsort(-sims[top], kind="stable")]
-        return [(int(self._keys[i]), float(sims[i])) for i in top]
+        return [(int(view.keys[i]), float(sims[i])) for i in top]
 
 
 def _units(rows: list[tuple[int, bytes, float]]) -> np.ndarray:

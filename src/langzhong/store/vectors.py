@@ -121,9 +121,6 @@ class VectorTable:
             removed = [rowid for (rowid,) in removals]
         return newest, written, removed
 
-    def latest_seq(self) -> int:
-        return int(self._read_seq(self.store.reader()))
-
     @staticmethod
     def counts(store: ArticleStore) -> dict[str, int]:
         """Articles with a vector of their current content, and those waiting for one (read
