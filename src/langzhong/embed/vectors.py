@@ -13,9 +13,17 @@ from pathlib import Path
 
 import numpy as np
 
+from langzhong.data import load_shipped
 from langzhong.embed.base import one_line
 
 BATCH = 32  # texts a model call embeds at once: the engine spreads a batch over the cores
+SHIPPED_VECTORS = "e5-demo-vectors.npz"  # the demo's texts, embedded ahead (scripts/)
+
+
+def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and one scale per row (cosine against the float vector stays above 0.999)."""
+    scales = np.maximum(np.abs(vectors).max(axis=1) / 127.0, 1e-12).astype(np.float32)
+    return np.round(vectors / scales[:, None]).astype(np.int8), scales
 
 
 def text_key(text: str) -> int:
@@ -67,11 +75,10 @@ class VectorCache:
         self._rows.update({k: start + i for i, k in enumerate(keys)})
 
     def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        scales = np.abs(vectors).max(axis=1) / 127.0
-        codes = np.round(vectors / np.maximum(scales, 1e-12)[:, None]).astype(np.int8)
+        codes, scales = quantize(vectors)
         start = len(self._scales)
         self._codes = np.concatenate([self._codes, codes])
-        self._scales = np.concatenate([self._scales, scales.astype(np.float32)])
+        self._scales = np.concatenate([self._scales, scales])
         for offset, text in enumerate(texts):
             self._rows[text_key(text)] = start + offset
 
@@ -99,3 +106,8 @@ class VectorCache:
             self.add(chunk, embed(chunk))
             on_batch(start + len(chunk))
         return self.get(texts)[1]
+
+
+def shipped_vectors(model_hash: str) -> VectorCache | None:
+    """The package's precomputed vectors of the demo's texts, when made by these weights."""
+    return load_shipped(SHIPPED_VECTORS, lambda path: VectorCache.load(path, model_hash))

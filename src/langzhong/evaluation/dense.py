@@ -17,15 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from langzhong.data import load_shipped
 from langzhong.embed.base import one_line
 from langzhong.embed.e5_onnx import E5Onnx
-from langzhong.embed.vectors import VectorCache
+from langzhong.embed.vectors import VectorCache, shipped_vectors
 from langzhong.evaluation.metrics import Run
 from langzhong.evaluation.systems import DEPTH, System
 from langzhong.evaluation.tasks import Task
 
-SHIPPED_VECTORS = "e5-demo-vectors.npz"
 RRF_K = 60  # the constant of Cormack et al. (2009)
 
 
@@ -37,7 +35,7 @@ class E5Vectors:
         self.cache_path, self.on_step = cache_path, on_step
         self.cache = VectorCache(self.model.model_hash, self.model.dim)
         for found in (
-            load_shipped(SHIPPED_VECTORS, self._load),
+            shipped_vectors(self.model.model_hash),
             self._load(cache_path) if cache_path and cache_path.is_file() else None,
         ):
             if found:

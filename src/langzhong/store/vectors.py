@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from langzhong.embed.vectors import quantize
 from langzhong.store.sqlite import ArticleStore
 
 SCHEMA = """
@@ -36,12 +37,6 @@ PENDING = (
 )
 MODEL_KEY = "vectors_model"  # the weights' hash: vectors of other weights are never mixed in
 SEQ_KEY = "vectors_seq"
-
-
-def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """int8 codes and one scale per row (cosine against the float vector stays above 0.999)."""
-    scales = np.maximum(np.abs(vectors).max(axis=1) / 127.0, 1e-12).astype(np.float32)
-    return np.round(vectors / scales[:, None]).astype(np.int8), scales
 
 
 class VectorTable:
