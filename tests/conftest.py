@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
+import uuid
 from importlib import resources
 from pathlib import Path
 
@@ -116,5 +118,83 @@ API_TOKEN = "test-token-langzhong-1234"
 def demo_server(tmp_path_factory) -> LiveServer:
     """A server on a store built by its first start from the demo corpus, writes enabled."""
     server = LiveServer(tmp_path_factory.mktemp("served") / "home", token=API_TOKEN)
+    yield server
+    server.stop()
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster on loopback, made by Debian's ``pg_virtualenv`` (which
+    drops it when its command, here a wait on stdin, ends)."""
+
+    def __init__(self, folder: Path) -> None:
+        ready = folder / "pg.env"
+        self.process = subprocess.Popen(
+            [
+                "pg_virtualenv",
+                "-t",
+                "sh",
+                "-c",
+                f"env > {ready}.part && mv {ready}.part {ready}; read _",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=(folder / "pg_virtualenv.log").open("w"),
+        )
+        deadline = time.monotonic() + 120
+        while not ready.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((folder / "pg_virtualenv.log").read_text())
+            time.sleep(0.1)
+        self.env = dict(
+            line.split("=", 1) for line in ready.read_text().splitlines() if "=" in line
+        )
+        user, password = self.env["PGUSER"], self.env["PGPASSWORD"]
+        self.base = f"postgresql://{user}:{password}@127.0.0.1:{self.env['PGPORT']}"
+
+    def new_database(self) -> str:
+        """The URL of a new empty database."""
+        import psycopg
+
+        name = f"lz_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(f"{self.base}/postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"{self.base}/{name}"
+
+    def control(self, action: str) -> None:
+        """Stop or start the cluster's server (the data stays)."""
+        version = self.env["PGVERSION"]
+        subprocess.run(
+            ["pg_ctlcluster", version, "regress", action], env=self.env, check=True, timeout=60
+        )
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster(tmp_path_factory) -> PostgresCluster:
+    if shutil.which("pg_virtualenv") is None:
+        pytest.skip("pg_virtualenv is missing (apt-get install postgresql; scripts/test does)")
+    pytest.importorskip("psycopg", reason="psycopg is missing (pip install 'langzhong[cluster]')")
+    cluster = PostgresCluster(tmp_path_factory.mktemp("postgres"))
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster) -> str:
+    """A fresh database on the test cluster."""
+    return postgres_cluster.new_database()
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory):
+    """``milvus-lite server`` on loopback (``MilvusLite``: stop and start keep its data)."""
+    pytest.importorskip("pymilvus", reason="pymilvus is missing (pip install 'langzhong[cluster]')")
+    pytest.importorskip("milvus_lite", reason="milvus-lite is missing (langzhong[cluster])")
+    from langzhong.benchmark.milvus_lite import MilvusLite
+
+    server = MilvusLite(tmp_path_factory.mktemp("milvus"))
     yield server
     server.stop()

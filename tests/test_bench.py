@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from conftest import run_cli
 
 from langzhong.benchmark.corpus import build_corpus
@@ -52,3 +53,22 @@ def test_bench_command_reports_every_engine(tmp_path):
     assert all(level["errors"] == 0 for level in report["http"].values())
     assert report["systems"]["langzhong"]["cold_start_s"] > 0
     assert "p99 ms" in done.stdout
+
+
+def test_bench_measures_langzhong_on_milvus_beside_tantivy(tmp_path, monkeypatch):
+    pytest.importorskip("milvus_lite", reason="milvus-lite is missing (langzhong[cluster])")
+    monkeypatch.delenv("LANGZHONG_MILVUS_URI", raising=False)  # a local milvus-lite, labelled
+    out = tmp_path / "bench.json"
+    run_cli(
+        "bench",
+        *("--docs", "300", "--queries", "20", "--http-seconds", "1", "--peers", ""),
+        *("--engine", "milvus", "--json", str(out)),
+        home=tmp_path / "home",
+    )
+    report = json.loads(out.read_text("utf-8"))
+    assert set(report["systems"]) == {"langzhong", "langzhong (milvus)"}
+    tantivy, milvus = report["systems"]["langzhong"], report["systems"]["langzhong (milvus)"]
+    assert milvus["p99_ms"] >= milvus["p50_ms"] > 0
+    assert abs(milvus["ndcg@10"] - tantivy["ndcg@10"]) < 0.05  # the same analyzer and BM25
+    assert all(level["errors"] == 0 for level in report["http_langzhong (milvus)"].values())
+    assert "not Milvus's performance" in report["milvus"]["note"]

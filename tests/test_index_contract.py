@@ -1,11 +1,13 @@
 """The contract every lexical index backend passes (see langzhong/index/base.py)."""
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from langzhong.index import Fts5Index, IndexDoc, LexicalIndex, TantivyIndex
+from langzhong.store.locks import FileLock
 from langzhong.text import term_hashes
 
 # Each opens (or reopens) the backend's index kept under a folder.
@@ -15,12 +17,24 @@ BACKENDS: dict[str, Callable[[Path], LexicalIndex]] = {
 }
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+def _milvus(uri: str) -> Callable[[Path], LexicalIndex]:
+    """A collection of its own on the test's milvus-lite server, one writer by a file lock."""
+    from langzhong.index.milvus_index import MilvusIndex
+
+    collection = f"t{uuid.uuid4().hex[:12]}"
+    return lambda folder: MilvusIndex(uri, collection, FileLock(folder / "index.lock"))
+
+
+@pytest.fixture(params=[*sorted(BACKENDS), "milvus"])
 def opener(request, tmp_path) -> Callable[[], LexicalIndex]:
     opened = []
+    if request.param == "milvus":
+        make = _milvus(request.getfixturevalue("milvus_server").uri)
+    else:
+        make = BACKENDS[request.param]
 
     def open_index() -> LexicalIndex:
-        opened.append(BACKENDS[request.param](tmp_path))
+        opened.append(make(tmp_path))
         return opened[-1]
 
     yield open_index

@@ -10,7 +10,9 @@ from pathlib import Path
 import platformdirs
 
 DB_NAME = "langzhong.sqlite3"
-ENGINES = ("tantivy", "fts5")  # lexical index engines; see docs/engine.md for the choice
+# Lexical index engines: docs/engine.md for the choice; milvus, shared by servers: docs/scale-out.md
+ENGINES = ("tantivy", "fts5", "milvus")
+STORE_SCHEMES = ("postgresql://", "postgres://")
 
 
 def _whole(env: Mapping[str, str], name: str, low: int, high: int) -> int:
@@ -35,6 +37,10 @@ class Settings:
     engine: str = "tantivy"
     # The e5 sentence-embedding model in search (needs the dense extra; docs/ranking.md).
     dense: bool = True
+    # A PostgreSQL store shared by several servers (docs/scale-out.md); None: the SQLite file.
+    store_url: str | None = None
+    milvus_uri: str | None = None  # with engine "milvus", e.g. http://milvus:19530
+    milvus_collection: str = "langzhong"
 
     @property
     def db_path(self) -> Path:
@@ -69,10 +75,22 @@ class Settings:
             if env["LANGZHONG_ENGINE"] not in ENGINES:
                 raise ValueError(f"LANGZHONG_ENGINE must be one of {', '.join(ENGINES)}")
             settings = replace(settings, engine=env["LANGZHONG_ENGINE"])
+        if uri := env.get("LANGZHONG_MILVUS_URI", "").strip():
+            settings = replace(settings, milvus_uri=uri)
+        if name := env.get("LANGZHONG_MILVUS_COLLECTION", "").strip():
+            if not name.replace("_", "").isalnum() or not name[0].isalpha():
+                raise ValueError("LANGZHONG_MILVUS_COLLECTION: letters, digits and _ only")
+            settings = replace(settings, milvus_collection=name)
+        if settings.engine == "milvus" and not settings.milvus_uri:
+            raise ValueError("LANGZHONG_ENGINE=milvus needs LANGZHONG_MILVUS_URI")
         if "LANGZHONG_DENSE" in env:
             if env["LANGZHONG_DENSE"] not in ("on", "off"):
                 raise ValueError("LANGZHONG_DENSE must be on or off")
             settings = replace(settings, dense=env["LANGZHONG_DENSE"] == "on")
+        if url := env.get("LANGZHONG_STORE_URL", "").strip():
+            if not url.startswith(STORE_SCHEMES):
+                raise ValueError("LANGZHONG_STORE_URL must be a postgresql://… URL")
+            settings = replace(settings, store_url=url)
         if token := env.get("LANGZHONG_API_TOKEN", "").strip():  # blank: writes stay off
             settings = replace(settings, api_token=token)
         return settings
@@ -80,6 +98,11 @@ class Settings:
     def describe(self) -> dict[str, str | int | bool]:
         """Settings as shown by ``langzhong stats``; the token itself is never shown."""
         shown = asdict(self) | {"home": str(self.home), "db_path": str(self.db_path)}
+        if self.store_url:
+            from langzhong.store.postgres import redacted
+
+            shown["store_url"] = redacted(self.store_url)
+            del shown["db_path"]
         if self.engine == "tantivy":
             shown["index_path"] = str(self.index_path)
         shown["api_token"] = "set" if self.api_token else "not set (write API disabled)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -16,7 +17,7 @@ from langzhong.core import Answer, Article
 from langzhong.data import load_shipped
 from langzhong.embed.base import Embedder, EmbedderUnavailable
 from langzhong.embed.vectors import shipped_vectors
-from langzhong.index import Fts5Index, LexicalIndex, TantivyIndex
+from langzhong.index import Fts5Index, IndexUnavailable, LexicalIndex, TantivyIndex
 from langzhong.index.dense import DenseIndex
 from langzhong.index.embedding import Embedding
 from langzhong.ingest.indexer import Indexer
@@ -28,8 +29,9 @@ from langzhong.search import Searcher
 from langzhong.search.confidence import ConfidenceModel
 from langzhong.search.dense import DenseSearch
 from langzhong.search.rerank import TranslationReranker
+from langzhong.search.searcher import Results
 from langzhong.search.translation import TranslationModel
-from langzhong.store import ArticleStore
+from langzhong.store import ArticleStore, StoreError, open_store
 from langzhong.store.crawl_state import CrawlState
 from langzhong.store.vectors import VectorTable
 
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # the crawl stage is imported when a crawl runs, not by every
     from langzhong.crawl.crawler import CrawlOptions, CrawlReport
 from langzhong.text import default_analyzer
 
+log = logging.getLogger(__name__)
 DEMO_FILES = ("000_11c99a0e30aa1c9d.txt", "medical-dialogue-im.jsonl.gz")
 MENTION_CHARS = 400  # of an article's lead, searched for the entities it names
 INDEX_EVERY_S = 30.0  # during a crawl, what was stored becomes searchable at least this often
@@ -83,17 +86,22 @@ def demo_paths() -> Iterator[list[Path]]:
         yield [stack.enter_context(resources.as_file(demo.joinpath(n))) for n in DEMO_FILES]
 
 
-def open_index(settings: Settings) -> LexicalIndex:
+def open_index(settings: Settings, store: ArticleStore) -> LexicalIndex:
     if settings.engine == "fts5":
         return Fts5Index(settings.db_path)
+    if settings.engine == "milvus":
+        from langzhong.index.milvus_index import MilvusIndex
+
+        lock = store.writer_lock(f"milvus-{settings.milvus_collection}")
+        return MilvusIndex(settings.milvus_uri, settings.milvus_collection, lock)
     return TantivyIndex(settings.index_path)
 
 
 class Service:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.store = ArticleStore(settings.db_path)
-        self.index = open_index(settings)
+        self.store = open_store(settings)
+        self.index = open_index(settings, self.store)
         self.analyzer = default_analyzer()
         self.writer = Writer(self.store)
         self.indexer = Indexer(self.store, self.index, self.analyzer)
@@ -134,16 +142,13 @@ class Service:
         """An operator writes to this home: it never gets the demo corpus, even if nothing they
         wrote could be stored."""
         if self.store.meta("demo") is None:
-            with self.store.transaction() as conn:
-                conn.execute("INSERT OR IGNORE INTO meta VALUES ('demo', 'declined')")
+            self.store.set_meta("demo", "declined", replace=False)
 
     def load_demo(self, on_file: Callable[[Path | None], None] = lambda path: None) -> IngestReport:
-        with self.store.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'loading')")
+        self.store.set_meta("demo", "loading")
         with demo_paths() as paths:
             report = self.ingest(paths, on_file=on_file)
-        with self.store.transaction() as conn:
-            conn.execute("INSERT OR REPLACE INTO meta VALUES ('demo', 'loaded')")
+        self.store.set_meta("demo", "loaded")
         return report
 
     # -- the stages ----------------------------------------------------------------------------
@@ -283,10 +288,32 @@ class Service:
         each hit with its confidence)."""
         page = max(page, 1)
         start = (page - 1) * page_size
-        results = self.searcher.search(
-            query, start=start, count=page_size, confident=not everything
-        )
+        results = self._search(query, start=start, count=page_size, confident=not everything)
         return compose(query, results, page=page, everything=everything)
+
+    def _search(
+        self, query: str, start: int = 0, count: int = PAGE_SIZE, confident: bool = False
+    ) -> Results:
+        """The searcher's answer; on a store other servers write to, their changes are applied
+        first, so a write through any server is searchable here as soon as it returns."""
+        if self.store.shared and self.indexer.behind():
+            self.indexer.catch_up()
+        return self.searcher.search(query, start=start, count=count, confident=confident)
+
+    def health(self) -> dict[str, str]:
+        """Each dependency: "ok", or "down: why"."""
+        checks = {}
+        try:
+            self.store.ping()
+            checks["store"] = "ok"
+        except StoreError as error:
+            checks["store"] = f"down: {error}"
+        try:
+            self.index.checkpoint()
+            checks["index"] = "ok"
+        except IndexUnavailable as error:
+            checks["index"] = f"down: {error}"
+        return checks
 
     def article(self, article_id: str) -> Article | None:
         return self.store.get(article_id)
@@ -304,7 +331,7 @@ class Service:
     def related_questions(self, article: Article, count: int = 5) -> list[Article]:
         """The nearest other articles and questions: what a search for this one's title
         ranks first, itself and its namesakes left out."""
-        results = self.searcher.search(article.title, count=count + 3)
+        results = self._search(article.title, count=count + 3)
         others = [c.article for c in results.candidates if c.article.title != article.title]
         return others[:count]
 
@@ -316,7 +343,7 @@ class Service:
     def entity_articles(self, entity: Entity, count: int = 8) -> list[Article]:
         """The stored articles that best answer a search for the entity's names."""
         query = " ".join(dict.fromkeys(n for n in entity.names[:3] if not n.isascii()))
-        results = self.searcher.search(query or entity.name, count=count, confident=True)
+        results = self._search(query or entity.name, count=count, confident=True)
         return [c.article for c in results.candidates]
 
     def mentioned_entities(self, article: Article, count: int = 6) -> list[Entity]:
@@ -336,7 +363,7 @@ class Service:
             outcome = self.writer.write(article, dedupe=not keep_id)
             rowid = self.store.lookup(outcome[1]).rowid
         if outcome[0] != "duplicate":
-            self.indexer.index_now([rowid])  # searchable when the call returns
+            self._index_now(rowid)  # searchable when the call returns
             if self.embedder is not None:
                 self.embedding().embed_now([rowid])  # ... by its meaning too
         return outcome
@@ -345,10 +372,18 @@ class Service:
         with self.store.transaction():
             rowid = self.writer.delete(article_id)
         if rowid is not None:
-            self.indexer.index_now([rowid])
+            self._index_now(rowid)
             if self.embedder is not None:
                 self.embedding().table.prune()
         return rowid is not None
+
+    def _index_now(self, rowid: int) -> None:
+        """After a committed write: index it now, or, with the index down, leave it logged for
+        the first search after the index is back (``_search``)."""
+        try:
+            self.indexer.index_now([rowid])
+        except IndexUnavailable as error:
+            log.warning("stored, to be indexed when the index is back: %s", error)
 
     def stats(self) -> dict:
         counts = self.store.counts()
@@ -362,7 +397,8 @@ class Service:
             "index_pending_changes": self.indexer.pending(),
             "dense": self.dense_state,
             "vectors": self.vector_counts(),
-            "db_bytes": self.settings.db_path.stat().st_size,
+            "store": self.store.describe(),
+            "db_bytes": self.store.size_bytes(),
             "index_bytes": _folder_bytes(self.settings.index_path),
             "settings": self.settings.describe(),
         }

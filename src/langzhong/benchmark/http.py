@@ -177,16 +177,22 @@ def _free_port() -> int:
 
 
 def run(
-    seconds: float, concurrency: int, home: Path, python_load: bool = False, dense: bool = False
+    seconds: float,
+    concurrency: int,
+    home: Path,
+    python_load: bool = False,
+    dense: bool = False,
+    settings: dict[str, str] | None = None,
 ) -> dict:
     """``python_load``: use the Python generator even where wrk is installed; ``dense``: the
-    server searches with e5 too."""
+    server searches with e5 too; ``settings``: more of its environment (another engine)."""
     port = _free_port()
     env = {
         **os.environ,
         "LANGZHONG_HOME": str(home),
         "LANGZHONG_RATE_LIMIT": "0",
         "LANGZHONG_DENSE": "on" if dense else "off",
+        **(settings or {}),
     }
     server = subprocess.Popen(
         [sys.executable, "-m", "langzhong", "serve", "--port", str(port)],

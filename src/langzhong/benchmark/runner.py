@@ -76,15 +76,17 @@ def _peer(name: str, work: Path, n_docs: int) -> dict:
     }
 
 
-def _langzhong(work: Path, home: Path, n_docs: int, dense: bool) -> dict:
+def _langzhong(work: Path, home: Path, n_docs: int, dense: bool, env: dict[str, str]) -> dict:
     """Ingest through the product's writer, answer through ``Service.ask`` (passages included);
-    ``dense``: with e5 retrieval, every document given a vector first (``_stand_in_vectors``)."""
+    ``dense``: with e5 retrieval, every document given a vector first (``_stand_in_vectors``);
+    ``env``: settings of this run (another engine)."""
     from langzhong.config import Settings
     from langzhong.core import Article, Section
     from langzhong.service import Service
 
     queries, qrels = _questions(work)
     os.environ["LANGZHONG_DENSE"] = "on" if dense else "off"
+    os.environ.update(env)
     service = Service(Settings.load(home))
     started = time.perf_counter()
     service.write_articles(
@@ -148,8 +150,13 @@ def _in_fresh_process(target: Callable[..., dict], *args: object) -> dict:
         return pool.submit(target, *args).result()
 
 
-def _cold_start_seconds(home: Path, question: str, dense: bool) -> float:
-    env = {**os.environ, "LANGZHONG_HOME": str(home), "LANGZHONG_DENSE": "on" if dense else "off"}
+def _cold_start_seconds(home: Path, question: str, dense: bool, settings: dict[str, str]) -> float:
+    env = {
+        **os.environ,
+        "LANGZHONG_HOME": str(home),
+        "LANGZHONG_DENSE": "on" if dense else "off",
+        **settings,
+    }
     started = time.perf_counter()
     subprocess.run(
         [sys.executable, "-m", "langzhong", "ask", question, "--json"],
@@ -167,9 +174,10 @@ def run_bench(
     http_seconds: float,
     on_step: Callable[[str], None] = lambda step: None,
     dense: bool = False,
+    milvus_uri: str | None = None,
 ) -> dict:
     """``dense``: langzhong with e5 retrieval too (``langzhong+e5``), its HTTP load beside the
-    lexical one's."""
+    lexical one's; ``milvus_uri``: langzhong on that Milvus too (``langzhong (milvus)``)."""
     from langzhong.benchmark.http import run as load
 
     with (work / "docs.jsonl").open("w", encoding="utf-8") as lines:
@@ -188,14 +196,22 @@ def run_bench(
         "n_queries": len(corpus.queries),
         "systems": {},
     }
-    runs = {"langzhong": (home, False)}
+    runs: dict[str, tuple[Path, bool, dict[str, str]]] = {"langzhong": (home, False, {})}
     if dense:
-        runs = {"langzhong+e5": (work / "home-e5", True), **runs}
-    for name, (where, with_e5) in runs.items():
+        runs = {"langzhong+e5": (work / "home-e5", True, {}), **runs}
+    if milvus_uri:
+        milvus = {
+            "LANGZHONG_ENGINE": "milvus",
+            "LANGZHONG_MILVUS_URI": milvus_uri,
+            "LANGZHONG_MILVUS_COLLECTION": f"bench{os.getpid()}_{int(time.time())}",
+        }
+        runs["langzhong (milvus)"] = (work / "home-milvus", False, milvus)
+    for name, (where, with_e5, settings) in runs.items():
         on_step(f"{name}: ingest, index, queries")
-        ours = _in_fresh_process(_langzhong, work, where, n_docs, with_e5)
+        ours = _in_fresh_process(_langzhong, work, where, n_docs, with_e5, settings)
         ours["index_mb_per_s"] = round(report["text_mb"] / ours["index_seconds"], 2)
-        ours["cold_start_s"] = _cold_start_seconds(where, corpus.queries[0][1], with_e5)
+        question = corpus.queries[0][1]
+        ours["cold_start_s"] = _cold_start_seconds(where, question, with_e5, settings)
         report["systems"][name] = ours
     for name in peers:
         on_step(f"{name}: index, queries")
@@ -207,12 +223,12 @@ def run_bench(
             continue
         result["index_mb_per_s"] = round(report["text_mb"] / result["index_seconds"], 2)
         report["systems"][name] = result
-    for name, (where, with_e5) in runs.items():
+    for name, (where, with_e5, settings) in runs.items():
         key = "http" if name == "langzhong" else f"http_{name}"
         report[key] = {}
         for concurrency in HTTP_CONCURRENCY if http_seconds > 0 else ():
             on_step(f"{key}: concurrency {concurrency} for {http_seconds:g} s")
-            result = load(http_seconds, concurrency, where, dense=with_e5)
+            result = load(http_seconds, concurrency, where, dense=with_e5, settings=settings)
             report[key][f"c{concurrency}"] = {
                 k: result[k]
                 for k in (

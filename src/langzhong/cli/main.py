@@ -23,11 +23,12 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from langzhong.config import Settings
+from langzhong.config import ENGINES, STORE_SCHEMES, Settings
 from langzhong.core import Answer, Article, KnowledgeCard
 from langzhong.crawl.crawler import CrawlOptions, CrawlReport
 from langzhong.crawl.fetch import USER_AGENT
 from langzhong.embed.base import EmbedderUnavailable
+from langzhong.index import IndexUnavailable
 from langzhong.ingest.sources import iter_files
 from langzhong.ingest.writer import IngestReport
 from langzhong.service import DEMO_FILES, Service
@@ -75,10 +76,7 @@ def _catch_up(service: Service) -> None:
 
 def _open(ctx: click.Context, *, demo: bool) -> Service:
     """Open the store; read commands fill a brand-new store with the demo corpus first."""
-    try:
-        service = Service(ctx.obj)
-    except StoreError as error:
-        _fail(str(error))
+    service = Service(ctx.obj)
     _catch_up(service)
     if demo and service.needs_demo():
         err.print("First run: building the store from the bundled demo corpus…")
@@ -93,7 +91,17 @@ def _summary(report: IngestReport) -> str:
     return ", ".join(f"{n} {name}" for name, n in report.as_dict().items())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """A store or index server that cannot be reached is a one-line error, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (StoreError, IndexUnavailable) as error:
+            _fail(str(error))
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
@@ -479,6 +487,69 @@ def import_store(ctx: click.Context, path: Path) -> None:
         err.print(Text(f"error: {rejection}", style="red"), soft_wrap=True)
     err.print(_summary(report))
     if report.rejections:
+        sys.exit(1)
+
+
+@main.command()
+@click.option(
+    "--to-store",
+    "to_store",
+    required=True,
+    help="The target: a postgresql://… URL (shared), or a folder (an embedded home).",
+)
+@click.option(
+    "--to-engine",
+    type=click.Choice(ENGINES),
+    help="The target's index engine (default: this deployment's). milvus needs"
+    " LANGZHONG_MILVUS_URI.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def migrate(ctx: click.Context, to_store: str, to_engine: str | None, as_json: bool) -> None:
+    """Copy this deployment's store into an empty one and build its index, verified by counts
+    and a sample of articles (docs/scale-out.md)."""
+    from langzhong.migrate import migrate as copy_deployment
+
+    settings: Settings = ctx.obj
+    engine = to_engine or settings.engine
+    if to_store.startswith(STORE_SCHEMES):
+        target = replace(settings, store_url=to_store, engine=engine)
+    else:
+        target = replace(settings, home=Path(to_store).expanduser(), store_url=None, engine=engine)
+    if engine == "milvus" and not target.milvus_uri:
+        _fail("--to-engine milvus needs LANGZHONG_MILVUS_URI")
+    service = _open(ctx, demo=False)
+    # Servers with an index of their own build it from the shared store when they start.
+    build_index = engine == "milvus" or target.store_url is None
+    with _progress() as progress:
+        copying = progress.add_task("copying articles", total=service.store.counts()["articles"])
+        indexing = progress.add_task("building the target's index", total=None, visible=False)
+
+        def indexed(applied: int) -> None:
+            progress.update(indexing, completed=applied, visible=True)
+
+        try:
+            result = copy_deployment(
+                service,
+                target,
+                build_index=build_index,
+                on_copied=lambda: progress.advance(copying),
+                on_indexed=indexed,
+            )
+        except ValueError as error:
+            _fail(str(error))
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
+    else:
+        for name, (before, after) in result.counts.items():
+            err.print(f"{name}: {before} here, {after} there")
+        err.print(
+            f"{result.vectors} vectors copied; {result.indexed} documents indexed;"
+            f" {result.sample_checked} sampled articles compared,"
+            f" {len(result.mismatches)} different"
+        )
+        err.print("verified" if result.verified else Text("NOT verified", style="red"))
+    if not result.verified:
         sys.exit(1)
 
 

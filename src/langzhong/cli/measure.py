@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from contextlib import ExitStack
 from importlib import resources
 from pathlib import Path
 
@@ -353,6 +355,14 @@ RANK_BM25_MAX_DOCS = 10_000  # rank_bm25 scores every document in Python: measur
     show_default=True,
     help="Also measure langzhong with e5 retrieval (langzhong+e5) in the same run.",
 )
+@click.option(
+    "--engine",
+    type=click.Choice(["tantivy", "milvus"]),
+    default="tantivy",
+    show_default=True,
+    help="milvus: langzhong on Milvus too, beside tantivy (LANGZHONG_MILVUS_URI, else a local"
+    " milvus-lite server: a functional check of the code path, not Milvus's speed).",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
 def bench(
     n_docs: int,
@@ -361,6 +371,7 @@ def bench(
     peers: str,
     http_seconds: float,
     dense: bool,
+    engine: str,
     json_out: Path | None,
 ) -> None:
     """Indexing speed, query latency, memory, disk and HTTP throughput beside the peers."""
@@ -382,7 +393,14 @@ def bench(
         f"corpus: {len(corpus.docs)} documents ({corpus.real_docs} real answers, the rest "
         f"recombined from their sentences), {len(corpus.queries)} real questions"
     )
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
+        milvus_uri, milvus_server = os.environ.get("LANGZHONG_MILVUS_URI"), None
+        if engine == "milvus" and not milvus_uri:
+            from langzhong.benchmark.milvus_lite import MilvusLite
+
+            milvus_server = MilvusLite(Path(tmp))
+            stack.callback(milvus_server.stop)
+            milvus_uri = milvus_server.uri
         report = run_bench(
             corpus,
             Path(tmp),
@@ -390,7 +408,16 @@ def bench(
             http_seconds,
             on_step=lambda s: err.print(f"running {s}…"),
             dense=dense,
+            milvus_uri=milvus_uri if engine == "milvus" else None,
         )
+    if engine == "milvus":
+        report["milvus"] = {
+            "server": "milvus-lite (local)" if milvus_server else "LANGZHONG_MILVUS_URI",
+            "note": "milvus-lite is a pure-Python test server: these figures check the code"
+            " path, they are not Milvus's performance"
+            if milvus_server
+            else "the Milvus named by LANGZHONG_MILVUS_URI",
+        }
     _print_bench(report)
     if json_out:
         json_out.write_text(json.dumps(report, ensure_ascii=False, indent=2), "utf-8")
@@ -432,10 +459,15 @@ def _print_bench(report: dict) -> None:
         )
     out.print(table)
     out.print(f"langzhong cold start (process start to first answer): {ours['cold_start_s']} s")
-    for level, figures in report["http"].items():
-        out.print(
-            f"HTTP {level}: {figures['rps']} req/s, {figures['errors']} errors, "
-            f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, "
-            f"server peak RSS {figures['rss_mb_peak']} MB"
-            f" ({figures['server_processes']} processes, load from {figures['generator']})"
-        )
+    runs = [(key.removeprefix("http").lstrip("_"), key) for key in report if key.startswith("http")]
+    for name, key in runs:
+        for level, figures in report[key].items():
+            out.print(
+                f"HTTP {name or 'langzhong'} {level}: {figures['rps']} req/s,"
+                f" {figures['errors']} errors, "
+                f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, "
+                f"server peak RSS {figures['rss_mb_peak']} MB"
+                f" ({figures['server_processes']} processes, load from {figures['generator']})"
+            )
+    if "milvus" in report:
+        out.print(f"Milvus: {report['milvus']['server']}: {report['milvus']['note']}")

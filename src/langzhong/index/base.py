@@ -24,6 +24,20 @@ class IndexBusy(RuntimeError):
     """Another process is writing the index; it will apply the pending changes itself."""
 
 
+class IndexUnavailable(RuntimeError):
+    """A search server's index cannot be reached now; the store keeps every write meanwhile."""
+
+
+class WriterLock(Protocol):
+    """Held by the one process that writes a shared index (given by the store)."""
+
+    def acquire(self) -> bool:
+        """Take the lock without waiting; False while another process holds it."""
+
+    def release(self) -> None:
+        """Let go of it (nothing when not held)."""
+
+
 @dataclass(frozen=True)
 class IndexDoc:
     """One searchable document: the title's terms weigh more than the body's."""
@@ -35,6 +49,8 @@ class IndexDoc:
 
 class LexicalIndex(Protocol):
     name: str
+    # One index for every server (Milvus), rather than one per server's home.
+    shared: bool
 
     def claim(self) -> None:
         """Take the index for writing now, before any write (IndexBusy if another process has

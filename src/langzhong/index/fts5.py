@@ -29,6 +29,7 @@ class Fts5Index:
     """Terms are stored space-separated; FTS5's unicode61 tokenizer splits them back."""
 
     name = "fts5"
+    shared = False
 
     def __init__(self, path: Path) -> None:
         self.conn = self._connect(path)

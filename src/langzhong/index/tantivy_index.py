@@ -41,6 +41,7 @@ def _schema() -> tantivy.Schema:
 
 class TantivyIndex:
     name = "tantivy"
+    shared = False
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -64,6 +64,11 @@ class Indexer:
             return self.store.counts()["articles"]
         return self.store.last_change() - start
 
+    def behind(self) -> bool:
+        """Whether the store has logged changes the index lacks (one read of each)."""
+        _, _, seq = self.index.checkpoint().partition(":")
+        return not seq.isdigit() or self.store.last_change() > int(seq)
+
     def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:
         """Apply every change the index lacks and let go of the index; returns how many
         changes were applied (0 when another process is writing the index: it applies them)."""
@@ -141,10 +146,26 @@ class Indexer:
         # logging every article anew and replaying from there; only once when processes open
         # the store together, since claiming raises IndexBusy in all but one.
         self.index.claim()
+        if self.store.shared:
+            return self._rebuild_quietly()
         with self.store.transaction():
             start = self.store.last_change()
             self.store.relog_all()
         self.index.clear()
+        return start
+
+    def _rebuild_quietly(self) -> int:
+        """Index every stored article without logging them again: other servers follow this
+        log, and one joining must not make them all re-read the whole store. Changes logged
+        from here on are replayed afterwards (an article read here and changed meanwhile is
+        indexed twice, harmlessly)."""
+        start = self.store.last_change()
+        self.index.clear()
+        last = 0
+        while rowids := self.store.rowids_after(last, CHUNK):
+            self._reindex(rowids)
+            last = rowids[-1]
+        self.index.commit(self._checkpoint(start))
         return start
 
     def _apply(self, on_progress: Callable[[int], None]) -> int:
@@ -179,7 +200,9 @@ class Indexer:
 
     def _commit(self, seq: int) -> None:
         self.index.commit(self._checkpoint(seq))
-        self.store.prune_changes(seq)
+        # With a shared store and an index per server, others may not have applied it yet.
+        if self.index.shared or not self.store.shared:
+            self.store.prune_changes(seq)
 
     def _documents(self, articles: dict[int, Article]) -> Iterator[IndexDoc]:
         texts = [(a.title, a.body_text()) for a in articles.values()]

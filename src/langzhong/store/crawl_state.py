@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from langzhong.store.sqlite import ArticleStore
+from langzhong.store.sqlite import ArticleStore, StoreError
 
 Kind = Literal["page", "sitemap", "feed"]
 State = Literal["queued", "done", "skipped", "failed", "gone"]
@@ -71,8 +71,9 @@ class CrawlUrl:
 class CrawlState:
     def __init__(self, store: ArticleStore) -> None:
         self.store = store
-        known = "SELECT 1 FROM sqlite_master WHERE name='crawl_hosts'"
-        if store.conn.execute(known).fetchone():
+        if store.shared:  # its queries are SQLite's (json_each, rowid order)
+            raise StoreError("crawling needs the embedded SQLite store for now")
+        if store.has_table("crawl_hosts"):
             return
         with store.transaction() as conn:  # executescript would commit: one statement a time
             for statement in SCHEMA.split(";"):
@@ -126,9 +127,9 @@ class CrawlState:
     @staticmethod
     def counts(store: ArticleStore) -> dict[str, int]:
         """Addresses by state, read without creating anything in a store that never crawled."""
-        read = store.reader().execute
-        if not read("SELECT 1 FROM sqlite_master WHERE name='crawl_urls'").fetchone():
+        if not store.has_table("crawl_urls"):
             return {}
+        read = store.reader().execute
         return dict(read("SELECT state, count(*) FROM crawl_urls GROUP BY state").fetchall())
 
     # -- writing (inside ``store.transaction()``) ----------------------------------------------

@@ -17,12 +17,14 @@ from uuid import uuid4
 import numpy as np
 
 from langzhong.core import Article, RelatedLink, Section
+from langzhong.store.locks import FileLock
 
 SCHEMA_VERSION = 3
+# The tables of both stores; each fills in its own words for these types (see SQLITE_TYPES).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS articles (
-    rowid INTEGER PRIMARY KEY,
+    rowid {key},
     id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     title TEXT NOT NULL,
@@ -32,46 +34,53 @@ CREATE TABLE IF NOT EXISTS articles (
     department TEXT,
     lead TEXT NOT NULL,
     content_hash TEXT NOT NULL,
-    signature BLOB,
+    signature {blob},
     author TEXT,
     reviewed TEXT
 );
 CREATE INDEX IF NOT EXISTS articles_title ON articles(title);
 CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
 CREATE TABLE IF NOT EXISTS sections (
-    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
+    article {int64} NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     heading TEXT NOT NULL,
     level INTEGER NOT NULL,
     text TEXT NOT NULL,
     PRIMARY KEY (article, position)
-) WITHOUT ROWID;
+){without_rowid};
 CREATE TABLE IF NOT EXISTS links (
-    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
+    article {int64} NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     to_title TEXT NOT NULL,
     to_id TEXT,
     PRIMARY KEY (article, position)
-) WITHOUT ROWID;
+){without_rowid};
 CREATE INDEX IF NOT EXISTS links_to_title ON links(to_title) WHERE to_id IS NULL;
 CREATE TABLE IF NOT EXISTS bands (
-    key INTEGER NOT NULL,
-    article INTEGER NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
+    key {int64} NOT NULL,
+    article {int64} NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
     PRIMARY KEY (key, article)
-) WITHOUT ROWID;
+){without_rowid};
 CREATE INDEX IF NOT EXISTS bands_article ON bands(article);
 CREATE TABLE IF NOT EXISTS feedback (  -- 「这个回答有帮助吗？」: nothing about who answered
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    seq {serial},
     question TEXT NOT NULL,
     article TEXT NOT NULL,
     helpful INTEGER NOT NULL,
     at TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    article INTEGER NOT NULL  -- a rowid added, updated or deleted: the index re-reads its state
+    seq {serial},
+    article {int64} NOT NULL  -- a rowid added, updated or deleted: the index re-reads its state
 );
 """
+SQLITE_TYPES = {
+    "key": "INTEGER PRIMARY KEY",  # the rowid itself: new rows take the next number
+    "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",  # never reused, even after deletes
+    "int64": "INTEGER",
+    "blob": "BLOB",
+    "without_rowid": " WITHOUT ROWID",
+}
 WRITE_CACHE_KIB = 64 << 10  # the writer's B-tree pages: inserts into a 1M-article store stay fast
 READ_CACHE_KIB = 16 << 10  # per reading thread (a server has dozens); the OS caches the file too
 
@@ -89,13 +98,26 @@ class StoredArticle:
         self.rowid, self.id, self.content_hash = rowid, id, content_hash
 
 
+class StoreUnavailable(StoreError):
+    """The database server cannot be reached now; a later call may succeed."""
+
+
 class ArticleStore:
-    """Articles in one SQLite file (WAL mode: readers keep answering while a writer works)."""
+    """Articles in one SQLite file (WAL mode: readers keep answering while a writer works).
+
+    Its statements are written to run on PostgreSQL as well (``store/postgres.py`` overrides
+    only connections, transactions and the schema), so both stores share one code path.
+    """
+
+    TYPES = SQLITE_TYPES  # its words for the column types of the shared table definitions
+    # Several servers share it: each keeps its own index of it, so no index may prune the log.
+    shared = False
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self.lock = threading.RLock()
+        self._writing = False
         self._readers = threading.local()
         self._opened: list[sqlite3.Connection] = []
         try:
@@ -106,10 +128,10 @@ class ArticleStore:
             self.conn.execute("PRAGMA synchronous=NORMAL")
             self.conn.execute("PRAGMA foreign_keys=ON")
             self.conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
-            self.conn.executescript(SCHEMA)
+            self.conn.executescript(SCHEMA.format(**self.TYPES))
             self._check_version()
             # Names this store's change history, so an index built from another is recognised.
-            self.conn.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)", (uuid4().hex,))
+            self.set_meta("store_id", uuid4().hex, replace=False)
             self.store_id: str = self.meta("store_id")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: not a usable langzhong database ({error})") from None
@@ -173,15 +195,28 @@ class ArticleStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; everything inside is committed together or not at all."""
+        """One write transaction; everything inside is committed together or not at all (a
+        transaction opened inside another is part of it)."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+            if self._writing:
+                yield self.conn
+                return
+            self._begin()
+            self._writing = True
             try:
                 yield self.conn
             except BaseException:
-                self.conn.execute("ROLLBACK")
+                self._writing = False
+                self._rollback()
                 raise
+            self._writing = False
             self.conn.execute("COMMIT")
+
+    def _begin(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")  # the write lock now, not at the first write
+
+    def _rollback(self) -> None:
+        self.conn.execute("ROLLBACK")
 
     def close(self) -> None:
         with self.lock:
@@ -300,12 +335,46 @@ class ArticleStore:
             )
         ]
 
+    def rowids_after(self, rowid: int, limit: int) -> list[int]:
+        """The next stored articles' rowids after ``rowid``, in order."""
+        query = "SELECT rowid FROM articles WHERE rowid > ? ORDER BY rowid LIMIT ?"
+        return [found for (found,) in self.reader().execute(query, (rowid, limit))]
+
     def is_empty(self) -> bool:
         return self.reader().execute("SELECT 1 FROM articles LIMIT 1").fetchone() is None
 
     def meta(self, key: str) -> str | None:
         row = self.reader().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
+
+    def set_meta(self, key: str, value: str, replace: bool = True) -> None:
+        """Write one meta value, in the current write transaction or in one of its own
+        (``replace=False``: only where the key has none yet)."""
+        action = "UPDATE SET value=excluded.value" if replace else "NOTHING"
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO meta VALUES (?, ?) ON CONFLICT(key) DO {action}", (key, value)
+            )
+
+    def has_table(self, name: str) -> bool:
+        """Whether the optional table ``name`` (crawl state, vectors) was ever made."""
+        query = "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?"
+        return self.reader().execute(query, (name,)).fetchone() is not None
+
+    def size_bytes(self) -> int:
+        return self.path.stat().st_size
+
+    def ping(self) -> None:
+        """Raises StoreError (StoreUnavailable for a server) when the store cannot answer."""
+        self.reader().execute("SELECT 1").fetchone()
+
+    def describe(self) -> str:
+        """Where the articles live, for ``stats`` (never a password)."""
+        return str(self.path)
+
+    def writer_lock(self, name: str) -> FileLock:
+        """The lock that lets one process of this machine write the shared index ``name``."""
+        return FileLock(self.path.with_name(f"{self.path.name}.{name}.lock"))
 
     # -- the change log, read by the indexer ----------------------------------------------------
 
@@ -331,11 +400,8 @@ class ArticleStore:
         """Forget changes an index has applied and committed."""
         with self.transaction() as conn:
             conn.execute("DELETE FROM changes WHERE seq <= ?", (through,))
-            conn.execute(
-                "INSERT INTO meta VALUES ('changes_pruned_through', ?) ON CONFLICT(key) DO"
-                " UPDATE SET value=max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))",
-                (through,),
-            )
+            if through > self.pruned_through():
+                self.set_meta("changes_pruned_through", str(through))
 
     def relog_all(self) -> None:
         """Log every stored article as changed, so that an index rebuilt from zero gets them all
@@ -411,9 +477,10 @@ class ArticleStore:
         else:
             rowid = conn.execute(
                 "INSERT INTO articles (id, kind, title, date, source, url, department, lead,"
-                " content_hash, signature, author, reviewed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " content_hash, signature, author, reviewed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " RETURNING rowid",
                 (article.id, *values),
-            ).lastrowid
+            ).fetchone()[0]
         conn.executemany(
             "INSERT INTO sections VALUES (?,?,?,?,?)",
             [(rowid, i, s.heading, s.level, s.text) for i, s in enumerate(article.sections)],
@@ -426,7 +493,8 @@ class ArticleStore:
             ],
         )
         conn.executemany(
-            "INSERT OR IGNORE INTO bands VALUES (?,?)", [(key, rowid) for key in band_keys]
+            "INSERT INTO bands VALUES (?,?) ON CONFLICT DO NOTHING",
+            [(key, rowid) for key in band_keys],
         )
         # Links that named this title before it was stored now lead to it.
         conn.execute(

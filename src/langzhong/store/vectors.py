@@ -12,8 +12,8 @@ write of vectors or removals takes the next number, so a reader loads only what 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +24,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS vectors (
     article INTEGER PRIMARY KEY,  -- the article's rowid
     content_hash TEXT NOT NULL,   -- of the content the vector was made from
-    codes BLOB NOT NULL,          -- int8, one per dimension
+    codes {blob} NOT NULL,        -- int8, one per dimension
     scale REAL NOT NULL,          -- codes × scale ≈ the unit vector
     seq INTEGER NOT NULL
 );
@@ -34,6 +34,11 @@ CREATE TABLE IF NOT EXISTS vector_removals (article INTEGER PRIMARY KEY, seq INT
 PENDING = (
     "SELECT a.rowid FROM articles a LEFT JOIN vectors v ON v.article = a.rowid"
     " WHERE (v.article IS NULL OR v.content_hash != a.content_hash)"
+)
+PUT = (
+    "INSERT INTO vectors VALUES (?,?,?,?,?) ON CONFLICT(article) DO UPDATE SET"
+    " content_hash=excluded.content_hash, codes=excluded.codes, scale=excluded.scale,"
+    " seq=excluded.seq"
 )
 MODEL_KEY = "vectors_model"  # the weights' hash: vectors of other weights are never mixed in
 SEQ_KEY = "vectors_seq"
@@ -48,14 +53,16 @@ class VectorTable:
         if self.store.meta(MODEL_KEY) == model_hash:
             return
         with self.store.transaction() as conn:
-            for statement in filter(str.strip, SCHEMA.split(";")):
+            for statement in filter(str.strip, SCHEMA.format(**self.store.TYPES).split(";")):
                 conn.execute(statement)  # executescript would commit the transaction
             seq = self._next_seq(conn)
             conn.execute(
-                "INSERT OR REPLACE INTO vector_removals SELECT article, ? FROM vectors", (seq,)
+                "INSERT INTO vector_removals SELECT article, ? FROM vectors WHERE true"
+                " ON CONFLICT(article) DO UPDATE SET seq=excluded.seq",
+                (seq,),
             )
             conn.execute("DELETE FROM vectors")
-            conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (MODEL_KEY, model_hash))
+            self.store.set_meta(MODEL_KEY, model_hash)
 
     def pending(self, after: int, limit: int) -> list[int]:
         """Rowids (above ``after``) of articles without a vector of their current content, in
@@ -77,7 +84,7 @@ class VectorTable:
             )
             seq = self._next_seq(conn)
             conn.executemany(
-                "INSERT OR REPLACE INTO vectors VALUES (?,?,?,?,?)",
+                PUT,
                 [
                     (rowid, digest, codes[i].tobytes(), float(scales[i]), seq)
                     for i, (rowid, digest) in enumerate(rows)
@@ -98,9 +105,47 @@ class VectorTable:
                 seq = self._next_seq(conn)
                 conn.executemany("DELETE FROM vectors WHERE article=?", [(r,) for r in gone])
                 conn.executemany(
-                    "INSERT OR REPLACE INTO vector_removals VALUES (?, ?)", [(r, seq) for r in gone]
+                    "INSERT INTO vector_removals VALUES (?, ?)"
+                    " ON CONFLICT(article) DO UPDATE SET seq=excluded.seq",
+                    [(r, seq) for r in gone],
                 )
         return len(gone)
+
+    def rows_by_id(self, after: int, limit: int) -> list[tuple[int, str, str, bytes, float]]:
+        """(rowid, article id, content hash, codes, scale) of the vectors of the articles after
+        rowid ``after``, in rowid order: a copy to another store (whose rowids differ)."""
+        query = (
+            "SELECT a.rowid, a.id, v.content_hash, v.codes, v.scale FROM vectors v"
+            " JOIN articles a ON a.rowid = v.article WHERE a.rowid > ? ORDER BY a.rowid LIMIT ?"
+        )
+        if not self.store.has_table("vectors"):
+            return []
+        return [tuple(row) for row in self.store.reader().execute(query, (after, limit))]
+
+    def put_codes(self, rows: Sequence[tuple[str, str, bytes, float]]) -> int:
+        """Store already quantized vectors by (article id, content hash, codes, scale), each
+        only where that article holds that content here; returns how many were stored."""
+        if not rows:
+            return 0
+        with self.store.transaction() as conn:
+            ids = [article_id for article_id, *_ in rows]
+            found = conn.execute(
+                f"SELECT id, rowid, content_hash FROM articles WHERE id IN"
+                f" ({','.join('?' * len(ids))})",
+                ids,
+            ).fetchall()
+            here = {article_id: (rowid, digest) for article_id, rowid, digest in found}
+            seq = self._next_seq(conn)
+            kept = [
+                (here[article_id][0], digest, bytes(codes), float(scale), seq)
+                for article_id, digest, codes, scale in rows
+                if here.get(article_id, (0, None))[1] == digest
+            ]
+            conn.executemany(
+                PUT,
+                kept,
+            )
+        return len(kept)
 
     def changed_since(self, seq: int) -> tuple[int, list[tuple[int, bytes, float]], list[int]]:
         """(the newest seq, vectors written after ``seq``, rowids removed after it), read from
@@ -121,9 +166,9 @@ class VectorTable:
         """Articles with a vector of their current content, and those waiting for one (read
         only: a store that never embedded gets no tables)."""
         one = store.reader().execute
-        if one("SELECT 1 FROM sqlite_master WHERE name='vectors'").fetchone() is None:
+        if not store.has_table("vectors"):
             return {"with_vector": 0, "pending": store.counts()["articles"]}
-        pending = one(f"SELECT count(*) FROM ({PENDING})").fetchone()[0]
+        pending = one(f"SELECT count(*) FROM ({PENDING}) AS waiting").fetchone()[0]
         return {
             "with_vector": one(
                 "SELECT count(*) FROM articles a JOIN vectors v"
@@ -133,11 +178,11 @@ class VectorTable:
         }
 
     @staticmethod
-    def _read_seq(conn: sqlite3.Connection) -> str:
+    def _read_seq(conn: Any) -> str:  # the store's connection: SQLite's or PostgreSQL's
         row = conn.execute("SELECT value FROM meta WHERE key=?", (SEQ_KEY,)).fetchone()
         return row[0] if row else "0"
 
-    def _next_seq(self, conn: sqlite3.Connection) -> int:
+    def _next_seq(self, conn: Any) -> int:
         seq = int(self._read_seq(conn)) + 1
-        conn.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (SEQ_KEY, str(seq)))
+        self.store.set_meta(SEQ_KEY, str(seq))
         return seq

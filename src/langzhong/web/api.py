@@ -36,17 +36,20 @@ class Problem(BaseModel):
     detail: str
 
 
+UNAVAILABLE = {503: {"model": Problem, "description": "A shared store is down: try again"}}
 NOT_FOUND = {404: {"model": Problem, "description": "No article with that id"}}
 WRITE_ERRORS = {
     400: {"model": Problem, "description": "The body is not JSON"},
     401: {"model": Problem, "description": "Missing or wrong bearer token"},
     403: {"model": Problem, "description": "Writes disabled: no token configured"},
     413: {"model": Problem, "description": "Request body too large"},
-}
+} | UNAVAILABLE
 PUT_ERRORS = WRITE_ERRORS | {
     409: {"model": Problem, "description": "The same article is stored under another id"}
 }
-SEARCH_ERRORS = {429: {"model": Problem, "description": "Too many searches from this client"}}
+SEARCH_ERRORS = {
+    429: {"model": Problem, "description": "Too many searches from this client"}
+} | UNAVAILABLE
 
 # A character that is white space in neither Python's regular expressions nor JSON Schema's
 # (ECMA): they disagree on \x1c-\x1f, \x85 and \ufeff, and a client must be able to trust the
@@ -145,6 +148,26 @@ def delete_article(service: ServiceDep, article_id: ArticleIdPath) -> Response:
     return Response(status_code=204)
 
 
-@router.get("/healthz")
-async def healthz(service: ServiceDep) -> dict[str, str | int]:
-    return {"status": "ok", "indexed_documents": service.index.doc_count()}
+class Health(BaseModel):
+    """Whether this server can answer, and each dependency's state."""
+
+    status: str = Field(description='"ok", or "unavailable" when a dependency is down')
+    store: str = Field(description='"ok", or "down: " and why')
+    index: str = Field(description='"ok", or "down: " and why')
+    indexed_documents: int | None = Field(description="None while the index is down")
+
+
+@router.get(
+    "/healthz",
+    responses={503: {"model": Health, "description": "A dependency is down (see its field)"}},
+)
+def healthz(service: ServiceDep, response: Response) -> Health:
+    checks = service.health()  # a blocking round trip to a shared store: not on the event loop
+    healthy = all(state == "ok" for state in checks.values())
+    if not healthy:
+        response.status_code = 503
+    return Health(
+        status="ok" if healthy else "unavailable",
+        indexed_documents=service.index.doc_count() if checks["index"] == "ok" else None,
+        **checks,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib import resources
@@ -15,12 +16,14 @@ from starlette.types import Scope
 from threadpoolctl import threadpool_limits
 
 from langzhong.config import Settings
+from langzhong.index import IndexUnavailable
 from langzhong.knowledge import shipped_graph
 from langzhong.service import Service
 from langzhong.web import api, api_reference, errors, pages
 from langzhong.web.headers import SecurityHeaders
 from langzhong.web.limits import Limits
 
+log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 # Swagger UI 5, shipped as files by fastapi-offline (served at /docs-assets, no CDN).
 SWAGGER_UI = Path(str(resources.files("fastapi_offline").joinpath("static")))
@@ -42,7 +45,10 @@ def app_from_environment() -> FastAPI:
     # Reranking multiplies small matrices; BLAS threads would only fight the other requests.
     threadpool_limits(1, user_api="blas")
     service = Service(Settings.load())
-    service.catch_up()
+    try:
+        service.catch_up()
+    except IndexUnavailable as error:  # answers 503 until it is back, then catches up
+        log.warning("the index is unavailable at start: %s", error)
     shipped_graph()  # loaded before the first question, not during it (under a second)
     service.warm_up()
     return create_app(service)

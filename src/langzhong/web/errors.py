@@ -13,6 +13,8 @@ from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
 
 from langzhong.core import error_message
+from langzhong.index import IndexUnavailable
+from langzhong.store import StoreUnavailable
 from langzhong.web.headers import security_headers
 
 JSON_PATHS = ("/api/", "/healthz", "/openapi.json")
@@ -24,6 +26,7 @@ PAGE_TEXT = {
     422: ("请求有误", "地址里的参数不对：比如问题超过 500 字，或者页码不对。"),
     429: ("搜索太频繁", "你的搜索太频繁了，请一分钟后再试。"),
     500: ("出错了", "服务器处理这个请求时出错了，我们会查看日志。请稍后再试。"),
+    503: ("暂时无法访问", "文章库或搜索服务暂时连接不上，请稍后再试。"),
 }
 
 
@@ -68,6 +71,12 @@ def install(app: Any, templates: Jinja2Templates) -> None:
         ]
         return problem(request, 422, detail, templates)
 
+    async def unavailable(request: Request, error: Exception) -> Response:
+        # A shared store or index server is down or unreachable: say so now, never hang or 500.
+        which = "article store" if isinstance(error, StoreUnavailable) else "search index"
+        detail = f"the {which} is unavailable, try again shortly ({error})"
+        return problem(request, 503, detail, templates, {"Retry-After": "5"})
+
     async def failed(request: Request, error: Exception) -> Response:
         # Runs outside the middleware stack (Starlette's outermost layer), so the security
         # headers are added here. Starlette re-raises the error afterwards for the log.
@@ -76,4 +85,6 @@ def install(app: Any, templates: Jinja2Templates) -> None:
 
     app.add_exception_handler(HTTPException, refused)
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StoreUnavailable, unavailable)
+    app.add_exception_handler(IndexUnavailable, unavailable)
     app.add_exception_handler(Exception, failed)
