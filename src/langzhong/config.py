@@ -41,6 +41,7 @@ class Settings:
     store_url: str | None = None
     milvus_uri: str | None = None  # with engine "milvus", e.g. http://milvus:19530
     milvus_collection: str = "langzhong"
+    milvus_timeout_s: int = 3  # each call; a slow test server (milvus-lite) needs more
 
     @property
     def db_path(self) -> Path:
@@ -81,6 +82,9 @@ class Settings:
             if not name.replace("_", "").isalnum() or not name[0].isalpha():
                 raise ValueError("LANGZHONG_MILVUS_COLLECTION: letters, digits and _ only")
             settings = replace(settings, milvus_collection=name)
+        if "LANGZHONG_MILVUS_TIMEOUT_S" in env:
+            seconds = _whole(env, "LANGZHONG_MILVUS_TIMEOUT_S", 1, 3600)
+            settings = replace(settings, milvus_timeout_s=seconds)
         if settings.engine == "milvus" and not settings.milvus_uri:
             raise ValueError("LANGZHONG_ENGINE=milvus needs LANGZHONG_MILVUS_URI")
         if "LANGZHONG_DENSE" in env:

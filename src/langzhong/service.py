@@ -93,7 +93,8 @@ def open_index(settings: Settings, store: ArticleStore) -> LexicalIndex:
         from langzhong.index.milvus_index import MilvusIndex
 
         lock = store.writer_lock(f"milvus-{settings.milvus_collection}")
-        return MilvusIndex(settings.milvus_uri, settings.milvus_collection, lock)
+        timeout_s = settings.milvus_timeout_s
+        return MilvusIndex(settings.milvus_uri, settings.milvus_collection, lock, timeout_s)
     return TantivyIndex(settings.index_path)
 
 

@@ -175,6 +175,7 @@ def run_bench(
     on_step: Callable[[str], None] = lambda step: None,
     dense: bool = False,
     milvus_uri: str | None = None,
+    milvus_timeout_s: int = 3,
 ) -> dict:
     """``dense``: langzhong with e5 retrieval too (``langzhong+e5``), its HTTP load beside the
     lexical one's; ``milvus_uri``: langzhong on that Milvus too (``langzhong (milvus)``)."""
@@ -204,6 +205,7 @@ def run_bench(
             "LANGZHONG_ENGINE": "milvus",
             "LANGZHONG_MILVUS_URI": milvus_uri,
             "LANGZHONG_MILVUS_COLLECTION": f"bench{os.getpid()}_{int(time.time())}",
+            "LANGZHONG_MILVUS_TIMEOUT_S": str(milvus_timeout_s),
         }
         runs["langzhong (milvus)"] = (work / "home-milvus", False, milvus)
     for name, (where, with_e5, settings) in runs.items():

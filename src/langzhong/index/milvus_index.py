@@ -27,11 +27,12 @@ from langzhong.index.base import IndexBusy, IndexDoc, IndexUnavailable, WriterLo
 from langzhong.text.hashing import term_hash, term_hashes
 
 try:
+    from grpc import RpcError
     from pymilvus import DataType, Function, FunctionType, MilvusClient, MilvusException
 except ImportError:  # the cluster extra is not installed
     MilvusClient = None
 
-TIMEOUT_S = 3.0  # each call: a server that is down is reported in seconds
+TIMEOUT_S = 3.0  # each call, by default: a server that is down is reported in seconds
 MAX_TEXT = 65_535  # Milvus's longest VARCHAR
 CODE_BITS = 48  # a term's code: 10 base-36 characters at most
 MAX_CODES = MAX_TEXT // 11  # a longer document is indexed by its first 5,957 terms
@@ -68,13 +69,15 @@ class MilvusIndex:
     name = "milvus"
     shared = True
 
-    def __init__(self, uri: str, collection: str, lock: WriterLock) -> None:
+    def __init__(
+        self, uri: str, collection: str, lock: WriterLock, timeout_s: float = TIMEOUT_S
+    ) -> None:
         if MilvusClient is None:
             raise IndexUnavailable(
                 "LANGZHONG_ENGINE=milvus needs pymilvus: pip install 'langzhong[cluster]'"
             )
         self.uri, self.docs, self.state = uri, collection, f"{collection}_state"
-        self.lock = lock
+        self.lock, self.timeout_s = lock, timeout_s
         self._client: MilvusClient | None = None
         self._held = False
         self._pending: dict[int, dict[str, Any] | None] = {}  # key → row, None: deleted
@@ -94,16 +97,17 @@ class MilvusIndex:
                 if fresh:
                     # Its own channel: pymilvus shares one per address otherwise, and a
                     # shared channel that failed stays failed until its own recovery runs.
-                    client = MilvusClient(uri=self.uri, timeout=TIMEOUT_S, dedicated=True)
+                    client = MilvusClient(uri=self.uri, timeout=self.timeout_s, dedicated=True)
                     self._create_missing(client)
                     self._client = client
                 return action(self._client)
-            except MilvusException as error:
+            except (MilvusException, RpcError) as error:  # a deadline passed is gRPC's own
                 if self._client is not None:
                     self._client.close()
                     self._client = None
                 if fresh:
-                    raise IndexUnavailable(f"Milvus at {self.uri}: {error.message}") from None
+                    why = getattr(error, "message", None) or type(error).__name__
+                    raise IndexUnavailable(f"Milvus at {self.uri}: {why}") from None
 
     def _create_missing(self, client: MilvusClient) -> None:
         """The two collections, made where missing and loaded (a restarted server may hold them
@@ -111,10 +115,10 @@ class MilvusIndex:
         self._create_docs(client)
         self._create_state(client)
         for name in (self.docs, self.state):
-            client.load_collection(name, timeout=TIMEOUT_S * 10)
+            client.load_collection(name, timeout=self.timeout_s * 10)
 
     def _create_docs(self, client: MilvusClient) -> None:
-        if not client.has_collection(self.docs, timeout=TIMEOUT_S):
+        if not client.has_collection(self.docs, timeout=self.timeout_s):
             schema = client.create_schema(auto_id=False)
             schema.add_field("key", DataType.INT64, is_primary=True)
             schema.add_field(
@@ -144,7 +148,7 @@ class MilvusIndex:
             )
 
     def _create_state(self, client: MilvusClient) -> None:
-        if not client.has_collection(self.state, timeout=TIMEOUT_S):
+        if not client.has_collection(self.state, timeout=self.timeout_s):
             schema = client.create_schema(auto_id=False)
             schema.add_field("name", DataType.VARCHAR, is_primary=True, max_length=64)
             schema.add_field("value", DataType.VARCHAR, max_length=1024)
@@ -181,9 +185,9 @@ class MilvusIndex:
         if self._cleared:
 
             def drop(client: MilvusClient) -> None:
-                client.drop_collection(self.docs, timeout=TIMEOUT_S)
+                client.drop_collection(self.docs, timeout=self.timeout_s)
                 self._create_docs(client)
-                client.load_collection(self.docs, timeout=TIMEOUT_S * 10)
+                client.load_collection(self.docs, timeout=self.timeout_s * 10)
 
             self._call(drop)
             self._cleared = False
@@ -212,7 +216,7 @@ class MilvusIndex:
     def checkpoint(self) -> str:
         found = self._call(
             lambda client: client.query(
-                self.state, ids=["checkpoint"], output_fields=["value"], timeout=TIMEOUT_S
+                self.state, ids=["checkpoint"], output_fields=["value"], timeout=self.timeout_s
             )
         )
         return found[0]["value"] if found else ""
@@ -231,7 +235,7 @@ class MilvusIndex:
                 limit=limit,
                 search_params={"metric_type": "BM25"},
                 output_fields=[],  # the key alone: not the stored terms
-                timeout=TIMEOUT_S,
+                timeout=self.timeout_s,
             )
         )
         # Milvus answers BM25 scores best first; milvus-lite 3.2 gives them negated.
@@ -240,7 +244,7 @@ class MilvusIndex:
     def doc_count(self) -> int:
         found = self._call(
             lambda client: client.query(
-                self.docs, filter="", output_fields=["count(*)"], timeout=TIMEOUT_S
+                self.docs, filter="", output_fields=["count(*)"], timeout=self.timeout_s
             )
         )
         return int(found[0]["count(*)"])
@@ -261,7 +265,7 @@ class MilvusIndex:
                 match = f'TEXT_MATCH(codes, "{term_code(term)}")'
                 found = self._call(
                     lambda client, match=match: client.query(
-                        self.docs, filter=match, output_fields=["count(*)"], timeout=TIMEOUT_S
+                        self.docs, filter=match, output_fields=["count(*)"], timeout=self.timeout_s
                     )
                 )
                 count = self._counts[term] = int(found[0]["count(*)"])
@@ -274,7 +278,7 @@ class MilvusIndex:
             return {}
         found = self._call(
             lambda client: client.query(
-                self.docs, ids=list(keys), output_fields=["hashes"], timeout=TIMEOUT_S
+                self.docs, ids=list(keys), output_fields=["hashes"], timeout=self.timeout_s
             )
         )
         return {
