@@ -134,17 +134,18 @@ class PostgresStore(ArticleStore):
             self.set_meta("store_id", uuid4().hex, replace=False)
         version = self.meta("schema_version")
         if version != str(SCHEMA_VERSION):
-            raise StoreError(f"{redacted(url)}: schema version {version}, expected 3")
+            expected = SCHEMA_VERSION
+            raise StoreError(f"{redacted(url)}: schema version {version}, expected {expected}")
         self.store_id: str = self.meta("store_id")
 
     def reader(self) -> PostgresConnection:
         """This thread's own connection (opened again after the server was lost)."""
         conn = getattr(self._readers, "conn", None)
         if conn is None or not conn.usable:
-            conn = PostgresConnection(self.url)
+            lost, conn = conn, PostgresConnection(self.url)
             self._readers.conn = conn
             with self.lock:
-                self._opened.append(conn)
+                self._opened = [c for c in self._opened if c is not lost] + [conn]
         return conn
 
     @contextmanager
