@@ -21,9 +21,9 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from langzhong.benchmark.corpus import build_corpus
+from langzhong.benchmark.corpus import as_articles, build_corpus
+from langzhong.benchmark.runner import percentiles
 from langzhong.config import Settings
-from langzhong.core import Article, Section
 from langzhong.evaluation.dataset import load_rows
 from langzhong.service import Service
 
@@ -33,29 +33,23 @@ ROWS = resources.files("langzhong.demo").joinpath("medical-dialogue-im.jsonl.gz"
 def _measure(settings: Settings, docs: list, queries: list) -> dict:
     service = Service(settings)
     started = time.perf_counter()
-    service.write_articles(
-        Article(id=d, kind="qa", title="", sections=(Section(heading="回答", level=1, text=t),))
-        for d, t in docs
-    )
+    service.write_articles(as_articles(docs))
     ingest_s = time.perf_counter() - started
     latencies = []
     for _, text in queries:
         began = time.perf_counter()
         service.ask(text)
-        latencies.append((time.perf_counter() - began) * 1000)
+        latencies.append(time.perf_counter() - began)
     checks = []
     for _ in range(1000):
         began = time.perf_counter()
         service.indexer.behind()
         checks.append((time.perf_counter() - began) * 1000)
     size = service.store.size_bytes()
-    cuts = statistics.quantiles(latencies, n=100)
     result = {
         "store": service.store.describe(),
         "ingest_docs_per_s": round(len(docs) / ingest_s, 1),
-        "ask_p50_ms": round(cuts[49], 2),
-        "ask_p95_ms": round(cuts[94], 2),
-        "ask_p99_ms": round(cuts[98], 2),
+        **{f"ask_{name}": value for name, value in percentiles(latencies).items()},
         "follow_check_p50_ms": round(statistics.median(checks), 3),
         "store_mb": round(size / 2**20, 1),
         "store_mb_per_million_docs": round(size / 2**20 * 1_000_000 / len(docs)),

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import random
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from langzhong.core import Article, Section
 from langzhong.evaluation.dataset import split
 from langzhong.evaluation.tasks import build_task
 
@@ -53,3 +55,11 @@ def build_corpus(rows: list[dict], n_docs: int, n_queries: int = 1000) -> BenchC
         qrels={q: task.qrels[q] for q in chosen},
         real_docs=len(real),
     )
+
+
+def as_articles(docs: Iterable[tuple[str, str]]) -> Iterator[Article]:
+    """The corpus's documents as the product stores them: question/answer articles."""
+    for doc_id, text in docs:
+        yield Article(
+            id=doc_id, kind="qa", title="", sections=(Section(heading="回答", level=1, text=text),)
+        )

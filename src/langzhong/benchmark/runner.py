@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from langzhong.benchmark.corpus import SEED, BenchCorpus
+from langzhong.benchmark.corpus import SEED, BenchCorpus, as_articles
 from langzhong.evaluation.metrics import evaluate
 
 if TYPE_CHECKING:  # imported by the measuring process, not by the one that spawns it
@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # imported by the measuring process, not by the one that spaw
 HTTP_CONCURRENCY = (1, 8, 32)
 
 
-def _percentiles(latencies: list[float]) -> dict[str, float]:
+def percentiles(latencies: list[float]) -> dict[str, float]:
     cuts = statistics.quantiles(latencies, n=100)
     return {f"p{p}_ms": round(cuts[p - 1] * 1000, 2) for p in (50, 95, 99)}
 
@@ -69,7 +69,7 @@ def _peer(name: str, work: Path, n_docs: int) -> dict:
     return {
         "index_docs_per_s": round(n_docs / indexing, 1),
         "index_seconds": round(indexing, 3),
-        **_percentiles(latencies),
+        **percentiles(latencies),
         "rss_mb": _peak_rss_mb(),
         "disk_mb": round(engine.disk_bytes() / 2**20, 1),
         **{k: round(v, 4) for k, v in evaluate(qrels, run).items()},
@@ -81,7 +81,6 @@ def _langzhong(work: Path, home: Path, n_docs: int, dense: bool, env: dict[str, 
     ``dense``: with e5 retrieval, every document given a vector first (``_stand_in_vectors``);
     ``env``: settings of this run (another engine)."""
     from langzhong.config import Settings
-    from langzhong.core import Article, Section
     from langzhong.service import Service
 
     queries, qrels = _questions(work)
@@ -89,10 +88,7 @@ def _langzhong(work: Path, home: Path, n_docs: int, dense: bool, env: dict[str, 
     os.environ.update(env)
     service = Service(Settings.load(home))
     started = time.perf_counter()
-    service.write_articles(
-        Article(id=d, kind="qa", title="", sections=(Section(heading="回答", level=1, text=t),))
-        for d, t in _docs(work)
-    )
+    service.write_articles(as_articles(_docs(work)))
     indexing = time.perf_counter() - started
     vectors = _stand_in_vectors(service, [t for _, t in _docs(work)]) if dense else {}
     latencies = []
@@ -109,7 +105,7 @@ def _langzhong(work: Path, home: Path, n_docs: int, dense: bool, env: dict[str, 
     return {
         "index_docs_per_s": round(n_docs / indexing, 1),
         "index_seconds": round(indexing, 3),
-        **_percentiles(latencies),
+        **percentiles(latencies),
         "rss_mb": _peak_rss_mb(),
         "disk_mb": round(disk / 2**20, 1),
         **vectors,

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -29,9 +28,14 @@ try:
 except ImportError:  # the cluster extra is not installed
     psycopg = None
 
-from langzhong.store.sqlite import SCHEMA, ArticleStore, StoreError, StoreUnavailable
+from langzhong.store.sqlite import (
+    SCHEMA,
+    SCHEMA_VERSION,
+    ArticleStore,
+    StoreError,
+    StoreUnavailable,
+)
 
-SCHEMA_VERSION = 3  # the SQLite store's version, whose tables (``SCHEMA``) these are
 CONNECT_TIMEOUT_S = 3  # a server that is down is reported in seconds, not minutes
 WRITE_LOCK = 0x6C7A_0001  # the advisory lock every write transaction holds ("lz", 1)
 POSTGRES_TYPES = {
@@ -84,19 +88,19 @@ class PostgresConnection:
             return self.raw.execute(_server_sql(statement), args)
         except psycopg.OperationalError as error:
             if not (idle and self.raw.broken):
-                raise StoreUnavailable(f"the PostgreSQL store: {_first_line(error)}") from None
+                raise _lost(error) from None
         self.raw = self._connect()
         try:
             return self.raw.execute(_server_sql(statement), args)
         except psycopg.OperationalError as error:
-            raise StoreUnavailable(f"the PostgreSQL store: {_first_line(error)}") from None
+            raise _lost(error) from None
 
     def executemany(self, statement: str, rows: Sequence[Sequence[Any]]) -> None:
         try:
             with self.raw.cursor() as cursor:
                 cursor.executemany(_server_sql(statement), rows)
         except psycopg.OperationalError as error:
-            raise StoreUnavailable(f"the PostgreSQL store: {_first_line(error)}") from None
+            raise _lost(error) from None
 
     def close(self) -> None:
         self.raw.close()
@@ -104,6 +108,10 @@ class PostgresConnection:
 
 def _first_line(error: Exception) -> str:
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def _lost(error: Exception) -> StoreUnavailable:
+    return StoreUnavailable(f"the PostgreSQL store: {_first_line(error)}")
 
 
 class PostgresStore(ArticleStore):
@@ -119,10 +127,7 @@ class PostgresStore(ArticleStore):
                 " pip install 'langzhong[cluster]'"
             )
         self.url = url
-        self.lock = threading.RLock()
-        self._writing = False
-        self._readers = threading.local()
-        self._opened: list[PostgresConnection] = []
+        self._start_connections()
         self.conn = PostgresConnection(url)
         with self.transaction() as conn:
             for statement in filter(str.strip, SCHEMA.format(**self.TYPES).split(";")):

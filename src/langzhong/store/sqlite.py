@@ -116,10 +116,7 @@ class ArticleStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.lock = threading.RLock()
-        self._writing = False
-        self._readers = threading.local()
-        self._opened: list[sqlite3.Connection] = []
+        self._start_connections()
         try:
             self.conn = sqlite3.connect(
                 path, isolation_level=None, check_same_thread=False, timeout=30
@@ -135,6 +132,13 @@ class ArticleStore:
             self.store_id: str = self.meta("store_id")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: not a usable langzhong database ({error})") from None
+
+    def _start_connections(self) -> None:
+        """The writer's lock and the readers' per-thread connections, none open yet."""
+        self.lock = threading.RLock()
+        self._writing = False
+        self._readers = threading.local()
+        self._opened: list = []  # every reader connection, closed by ``close``
 
     def _check_version(self) -> None:
         row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
