@@ -198,3 +198,18 @@ def milvus_server(tmp_path_factory):
     server = MilvusLite(tmp_path_factory.mktemp("milvus"))
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """A Ray head started here on loopback (``ray start``), as a user's cluster would be; its
+    address, and ``ray stop`` after the tests."""
+    pytest.importorskip("ray", reason="Ray is missing (pip install 'langzhong[ray]')")
+    ray = Path(sys.executable).with_name("ray")
+    port = free_port()
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    started = [str(ray), "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port)]
+    options = ["--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats"]
+    subprocess.run([*started, *options], env=env, check=True, capture_output=True, timeout=120)
+    yield f"127.0.0.1:{port}"
+    subprocess.run([str(ray), "stop", "--force"], env=env, capture_output=True, timeout=120)

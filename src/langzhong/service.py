@@ -16,10 +16,11 @@ from langzhong.config import Settings
 from langzhong.core import Answer, Article
 from langzhong.data import load_shipped
 from langzhong.embed.base import Embedder, EmbedderUnavailable
+from langzhong.embed.ray_cluster import TEXTS_PER_CALL, RayEmbedder
 from langzhong.embed.vectors import shipped_vectors
 from langzhong.index import Fts5Index, IndexUnavailable, LexicalIndex, TantivyIndex
 from langzhong.index.dense import DenseIndex
-from langzhong.index.embedding import Embedding
+from langzhong.index.embedding import BATCH, Embedding
 from langzhong.ingest.indexer import Indexer
 from langzhong.ingest.sources import Rejection, read_jsonl
 from langzhong.ingest.writer import IngestReport, Outcome, Writer, ingest_paths
@@ -253,11 +254,24 @@ class Service:
         return self._embedding
 
     def embed(
-        self, new_limit: int | None = None, on_progress: Callable[[int], None] = lambda done: None
+        self,
+        new_limit: int | None = None,
+        on_progress: Callable[[int], None] = lambda done: None,
+        ray_address: str | None = None,
     ) -> int:
         """Give the articles that lack one their vector (at most ``new_limit`` embedded anew,
-        the rest found among the known vectors); returns how many got one."""
-        return self.embedding().catch_up(new_limit, on_progress)
+        the rest found among the known vectors); returns how many got one. ``ray_address``:
+        the new ones are embedded by the Ray cluster there (``embed/ray_cluster.py``)."""
+        job = self.embedding()
+        if ray_address is None or not self.vector_counts()["pending"]:
+            return job.catch_up(new_limit, on_progress)
+        cluster = RayEmbedder(ray_address, job.embedder.model_hash)
+        try:
+            batch = max(BATCH, 2 * TEXTS_PER_CALL * cluster.actors)  # every actor kept busy
+            on_cluster = Embedding(job.store, job.table, cluster, job.known, threads=1, batch=batch)
+            return on_cluster.catch_up(new_limit, on_progress)
+        finally:
+            cluster.close()
 
     def warm_up(self) -> None:
         """Load what the first search would otherwise wait for: the e5 model (about 1 s) and

@@ -175,16 +175,24 @@ def _vectors_note(service: Service) -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.option(
+    "--ray-address",
+    metavar="ADDRESS",
+    help="Embed on this Ray cluster ('host:port', 'ray://host:10001', 'auto'; 'local' starts "
+    "one here), one e5 actor per CPU; every node needs langzhong[dense].",
+)
 @click.pass_context
-def embed(ctx: click.Context, as_json: bool) -> None:
-    """Give every article that lacks one its e5 vector, on every core, so that search ranks it
-    by meaning too. Resumable: a killed run loses at most one batch."""
+def embed(ctx: click.Context, as_json: bool, ray_address: str | None) -> None:
+    """Give every article that lacks one its e5 vector, on every core (or a Ray cluster's), so
+    that search ranks it by meaning too. Resumable: a killed run loses at most one batch."""
     service = _open(ctx, demo=True)
     try:
         pending = service.vector_counts()["pending"]
         with _progress() as progress:
             task = progress.add_task("embedding articles", total=pending)
-            done = service.embed(on_progress=lambda n: progress.update(task, completed=n))
+            done = service.embed(
+                on_progress=lambda n: progress.update(task, completed=n), ray_address=ray_address
+            )
     except EmbedderUnavailable as error:
         _fail(str(error))
     counts = service.vector_counts()

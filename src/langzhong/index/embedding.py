@@ -45,9 +45,12 @@ class Embedding:
         embedder: Embedder,
         known: VectorCache | None = None,
         threads: int | None = None,
+        batch: int = BATCH,
     ) -> None:
+        """``threads``: local threads that call ``embedder`` at once (1 for an embedder that
+        spreads its own work, such as a Ray cluster's); ``batch``: articles a commit."""
         self.store, self.table, self.embedder, self.known = store, table, embedder, known
-        self.threads = threads or os.cpu_count() or 1
+        self.threads, self.batch = threads or os.cpu_count() or 1, batch
         table.adopt_model(embedder.model_hash)
 
     def catch_up(
@@ -59,7 +62,7 @@ class Embedding:
         most ``new_limit`` embedded anew (None: all). Returns how many got a vector."""
         self.table.prune()
         done, embedded, after = 0, 0, 0
-        while rowids := self.table.pending(after, BATCH):
+        while rowids := self.table.pending(after, self.batch):
             after = rowids[-1]
             allowed = None if new_limit is None else new_limit - embedded
             got, made = self._store(rowids, allowed)
