@@ -245,6 +245,44 @@ def test_embed_command_gives_a_backlog_its_vectors_and_stats_counts_them(tmp_pat
     assert done == {"embedded": 3, "with_vector": 3, "pending": 0}
 
 
+def test_past_its_size_the_index_searches_a_saved_graph_that_others_load_and_follow(
+    service, tmp_path
+):
+    service.write_articles([qa(i) for i in range(300)])
+    embedder = CountingEmbedder()
+    embedding = embedding_of(service.store, embedder)
+    embedding.catch_up()
+    table, graphs = VectorTable(service.store), tmp_path / "graphs"
+    exact = DenseIndex(table, DIM)
+    first = DenseIndex(table, DIM, graphs, graph_min=200)
+    for index in (exact, first):
+        index.refresh()
+    assert first._graph is not None and exact._graph is None
+    saved = list(graphs.glob("*.usearch"))
+    assert len(saved) == 1
+    overlap = []
+    for question in [embedder._vector(f"问题{i}") for i in range(20)]:
+        graph, scan = first.nearest(question, 10), exact.nearest(question, 10)
+        assert graph[0] == scan[0]  # scored exactly from the same matrix
+        overlap.append(len({k for k, _ in graph} & {k for k, _ in scan}) / 10)
+    assert np.mean(overlap) >= 0.95  # int8 graph distances in 8 dimensions miss a near tie
+    # Another process loads the saved graph and takes the changes logged after it.
+    service.write_articles([qa(7, "完全不同的新回答")])
+    assert service.delete_article("q8")
+    embedding.catch_up()
+    second = DenseIndex(table, DIM, graphs, graph_min=200)
+    second.refresh()
+    assert list(graphs.glob("*.usearch")) == saved  # loaded, not built again
+    changed = embedder._vector(article_text(qa(7, "完全不同的新回答")))
+    assert second.nearest(changed, 1)[0][0] == service.store.lookup("q7").rowid
+    gone = embedder._vector(article_text(qa(8)))
+    rowids = [k for k, _ in second.nearest(gone, 300)]
+    assert len(rowids) >= 290 and service.store.lookup("q7").rowid in rowids
+    assert all(service.store.get_by_rowids([k]) for k in rowids)  # q8 is not among them
+    first.refresh()  # and the first follows the same changes in its own graph
+    assert first.nearest(changed, 1) == second.nearest(changed, 1)
+
+
 RAY_ARTICLES = [
     qa(1, "孩子发烧到39度时可以按体重服用布洛芬退烧，精神差要马上去医院。"),
     qa(2, "牙龈出血多是牙龈炎，建议去口腔科洗牙。"),

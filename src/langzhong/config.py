@@ -53,6 +53,11 @@ class Settings:
         return self.home / "index"
 
     @property
+    def graphs_path(self) -> Path:
+        """The dense vectors' HNSW graphs (``index/ann.py``), each server's own."""
+        return self.home / "vector-graphs"
+
+    @property
     def archive_path(self) -> Path:
         """The crawler's WARC files: every page fetched, as received."""
         return self.home / "archive"

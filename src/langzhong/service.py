@@ -111,7 +111,7 @@ class Service:
         self._embedding: Embedding | None = None
         dense = None
         if self.embedder is not None:
-            index = DenseIndex(VectorTable(self.store), self.embedder.dim)
+            index = DenseIndex(VectorTable(self.store), self.embedder.dim, settings.graphs_path)
             dense = DenseSearch(self.embedder, index)
         self.searcher = Searcher(
             self.store,
