@@ -13,8 +13,10 @@ from conftest import run_cli
 
 from langzhong.config import Settings
 from langzhong.core import Article, Section
+from langzhong.embed.base import QUESTION_CHARS
 from langzhong.index.dense import DenseIndex
 from langzhong.index.embedding import Embedding, article_text
+from langzhong.search.dense import DenseSearch
 from langzhong.service import Service
 from langzhong.store import ArticleStore
 from langzhong.store.vectors import VectorTable
@@ -281,6 +283,24 @@ def test_past_its_size_the_index_searches_a_saved_graph_that_others_load_and_fol
     assert all(service.store.get_by_rowids([k]) for k in rowids)  # q8 is not among them
     first.refresh()  # and the first follows the same changes in its own graph
     assert first.nearest(changed, 1) == second.nearest(changed, 1)
+
+
+def test_a_questions_vector_is_made_from_its_first_characters_and_remembered(service):
+    class Recording(CountingEmbedder):
+        def embed_queries(self, texts):
+            self.embedded.extend(texts)
+            return super().embed_queries(texts)
+
+    embedder = Recording()
+    search = DenseSearch(embedder, DenseIndex(VectorTable(service.store), DIM))
+    head = "孩子发烧三天" * 30
+    first = search.question(head + "，还咳嗽")
+    assert embedder.embedded == [head[:QUESTION_CHARS]]
+    again = search.question(head + "，还流鼻涕")  # differs only past the head: remembered
+    assert embedder.embedded == [head[:QUESTION_CHARS]]
+    assert np.array_equal(first, again)
+    search.question("  小孩  发烧\n怎么办 ")
+    assert embedder.embedded[-1] == "小孩 发烧 怎么办"
 
 
 RAY_ARTICLES = [

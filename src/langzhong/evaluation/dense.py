@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from langzhong.embed.base import one_line
+from langzhong.embed.base import one_line, question_head
 from langzhong.embed.e5_onnx import E5Onnx
 from langzhong.embed.vectors import VectorCache, shipped_vectors
 from langzhong.evaluation.metrics import Run
@@ -64,14 +64,16 @@ class E5Vectors:
         return found
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit vectors of questions (made anew: questions are not cached)."""
+        """Unit vectors of questions (made anew: questions are not cached), each from its head
+        as langzhong's search makes it (``question_head``): what training models."""
         self.on_step(f"e5: {len(texts)} questions")
+        heads = [question_head(text) for text in texts]
         return np.concatenate(
-            [self.model.embed_queries(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+            [self.model.embed_queries(heads[i : i + 64]) for i in range(0, len(heads), 64)]
         )
 
     def questions(self, task: Task) -> np.ndarray:
-        """Embedded one by one, as a search would, each timed."""
+        """The whole questions, as the e5 peers read them, embedded one by one, each timed."""
         key = (id(task), "questions")
         if key not in self._made:
             self.on_step(f"e5: {len(task.queries)} questions")

@@ -19,8 +19,9 @@ import numpy as np
 
 from langzhong.store.locks import FileLock
 
-# usearch's HNSW settings, chosen by recall@50 against the exact scan on real vectors
-# (docs/engine.md); the search width trades speed for recall.
+# usearch's HNSW settings. The search width trades speed for recall: on the real answers'
+# vectors, recall@50 against the exact scan was 0.975 / 0.983 / 0.992 at 64 / 128 / 256, for
+# 0.6 ms a search at 100k (docs/engine.md).
 CONNECTIVITY = 16
 EXPANSION_ADD = 128
 EXPANSION_SEARCH = 256

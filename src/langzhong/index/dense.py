@@ -18,8 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from langzhong.index import ann
-from langzhong.index.ann import STALE_SHARE, AnnGraph, build_lock
+from langzhong.index.ann import STALE_SHARE, AnnGraph, available, build_lock
 from langzhong.store.vectors import VectorTable
 
 SCAN_MAX = 200_000  # documents a full scan may cover (5 ms per 100k on one core)
@@ -50,7 +49,7 @@ class DenseIndex:
         """``graphs``: the folder of saved HNSW graphs (None: exact scans only); ``graph_min``:
         documents from which a graph is used."""
         self.table, self.dim = table, dim
-        self.graphs = graphs if ann.available() else None
+        self.graphs = graphs if available() else None
         self.graph_min = graph_min
         self._seq = 0
         self._view = _View(np.zeros(0, np.int64), np.zeros((0, dim), np.float32), {})
@@ -110,7 +109,9 @@ class DenseIndex:
             graph = AnnGraph.newest(folder, self.dim)
             if graph is not None:
                 _, written, removed = self.table.changed_since(graph.seq)
-                if len(written) + len(removed) <= STALE_SHARE * len(self._view.row_of):
+                # A size far from the store's also says the file is of another store's state.
+                apart = len(written) + len(removed) + abs(len(graph) - len(self._view.row_of))
+                if apart <= STALE_SHARE * len(self._view.row_of):
                     self._to_graph(graph, written, removed)
                     return graph
             view = self._view

@@ -155,12 +155,16 @@ class TantivyIndex:
         if not keys:
             return {}
         searcher, addresses = getattr(self._last, "found", (None, {}))
-        if not all(key in addresses for key in keys):  # not all from this thread's last search
-            searcher = self._searcher()
-            query = tantivy.Query.term_set_query(self.schema, "key", list(keys))
-            hits = searcher.search(query, len(keys), count=False).hits
+        if searcher is None or not any(key in addresses for key in keys):  # another question's
+            searcher, addresses = self._searcher(), {}
+        # Keys this thread's last search did not return (e5's neighbours) are looked up in the
+        # same snapshot, whose addresses the others' are: about 15 µs a key.
+        if missing := [key for key in keys if key not in addresses]:
+            query = tantivy.Query.term_set_query(self.schema, "key", missing)
+            hits = searcher.search(query, len(missing), count=False).hits
             found = [address for _, address in hits]
-            addresses = dict(zip(searcher.fast_field_values("key", found), found, strict=True))
+            looked_up = zip(searcher.fast_field_values("key", found), found, strict=True)
+            addresses = {**addresses, **dict(looked_up)}
         hashes = {}
         for key in keys:
             if key in addresses:

@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from langzhong.embed.base import Embedder, one_line
+from langzhong.embed.base import Embedder, question_head
 from langzhong.index.dense import DenseIndex
 
 REMEMBERED_QUESTIONS = 4096  # about 1.5 MB of vectors per process
@@ -27,7 +27,7 @@ class DenseSearch:
 
     def question(self, text: str) -> np.ndarray:
         """The question's unit vector, remembered for the most recent questions."""
-        key = one_line(text)
+        key = question_head(text)
         with self._lock:
             if (found := self._known.get(key)) is not None:
                 self._known.move_to_end(key)
