@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from langzhong.benchmark.corpus import as_articles, build_corpus
-from langzhong.cli.measure import _bundled_data
+from langzhong.cli.measure import bundled_data
 from langzhong.config import Settings
 from langzhong.evaluation.dataset import load_rows
 from langzhong.service import Service
@@ -48,8 +48,9 @@ def main() -> None:
     parser.add_argument("--ray-address", required=True)
     parser.add_argument("--docs", type=int, default=384)
     args = parser.parse_args()
-    corpus = build_corpus(load_rows(_bundled_data()), 20_000 + args.docs, 10)
-    docs = corpus.docs[-args.docs :]  # recombined: past the real answers
+    rows = load_rows(bundled_data())
+    corpus = build_corpus(rows, len(rows) + args.docs, 10)
+    docs = corpus.docs[corpus.real_docs :][: args.docs]  # recombined: past the real answers
     with tempfile.TemporaryDirectory() as work:
         for address in (None, args.ray_address):
             home = Path(work) / ("ray" if address else "local")

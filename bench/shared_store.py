@@ -18,16 +18,14 @@ import statistics
 import tempfile
 import time
 from dataclasses import replace
-from importlib import resources
 from pathlib import Path
 
 from langzhong.benchmark.corpus import as_articles, build_corpus
 from langzhong.benchmark.runner import percentiles
+from langzhong.cli.measure import bundled_data
 from langzhong.config import Settings
 from langzhong.evaluation.dataset import load_rows
 from langzhong.service import Service
-
-ROWS = resources.files("langzhong.demo").joinpath("medical-dialogue-im.jsonl.gz")
 
 
 def _measure(settings: Settings, docs: list, queries: list) -> dict:
@@ -66,8 +64,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
-    with resources.as_file(ROWS) as rows:
-        corpus = build_corpus(load_rows(rows), args.docs, args.queries)
+    corpus = build_corpus(load_rows(bundled_data()), args.docs, args.queries)
     report = {"docs": len(corpus.docs), "queries": len(corpus.queries)}
     with tempfile.TemporaryDirectory() as tmp:
         base = replace(Settings.load(Path(tmp) / "sqlite"), dense=False, rate_limit_per_minute=0)

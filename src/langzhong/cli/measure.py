@@ -38,7 +38,7 @@ E5_CACHE = "e5-vectors.npz"  # in the home: vectors an earlier eval made, reused
 KNOWLEDGE_TASK = "knowledge"
 
 
-def _bundled_data() -> Path:
+def bundled_data() -> Path:
     """The demo copy of the medical-dialogue-im rows: the data the fixed split is made from."""
     return Path(str(resources.files("langzhong.demo").joinpath("medical-dialogue-im.jsonl.gz")))
 
@@ -67,7 +67,7 @@ _data_option = click.option(
 def train(ctx: click.Context, data: Path | None, out: Path | None, dense: bool) -> None:
     """Train the reranker and the confidence model on the train split (the evaluation split is
     never seen)."""
-    rows, _ = split(load_rows(data or _bundled_data()))
+    rows, _ = split(load_rows(data or bundled_data()))
     trained = _fit(rows, _e5_vectors(ctx.obj.home / E5_CACHE) if dense else None)
     folder = out or Path(str(resources.files("langzhong.data").joinpath("")))
     folder.mkdir(parents=True, exist_ok=True)
@@ -173,7 +173,7 @@ def evaluate(
         return
     try:
         task, train_rows, test_rows = load_task(
-            task_name, data or _bundled_data(), train_path, test_path
+            task_name, data or bundled_data(), train_path, test_path
         )
     except ValueError as error:
         raise click.UsageError(str(error)) from None
@@ -389,7 +389,7 @@ def bench(
     if n_docs > RANK_BM25_MAX_DOCS and "rank_bm25" in chosen:
         chosen.remove("rank_bm25")
         err.print(f"rank_bm25 is measured up to {RANK_BM25_MAX_DOCS} documents only")
-    corpus = build_corpus(load_rows(data or _bundled_data()), n_docs, n_queries)
+    corpus = build_corpus(load_rows(data or bundled_data()), n_docs, n_queries)
     err.print(
         f"corpus: {len(corpus.docs)} documents ({corpus.real_docs} real answers, the rest "
         f"recombined from their sentences), {len(corpus.queries)} real questions"

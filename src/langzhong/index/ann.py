@@ -49,9 +49,8 @@ class AnnGraph:
     def upsert(self, keys: np.ndarray, vectors: np.ndarray, threads: int = 1) -> None:
         """Add these keys' vectors, replacing any they had."""
         keys = np.asarray(keys, np.uint64)
-        present = [k for k in keys.tolist() if k in self._index]
-        if present:
-            self._index.remove(present)
+        if len(self._index):  # a first build has nothing to replace
+            self.remove(keys.tolist())
         if len(keys):
             self._index.add(keys, np.ascontiguousarray(vectors, np.float32), threads=threads)
 

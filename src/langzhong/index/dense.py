@@ -77,26 +77,29 @@ class DenseIndex:
         for rowid in removed:
             if (row := view.row_of.pop(rowid, None)) is not None:
                 view.keys[row] = -1
-        known = [item for item in written if item[0] in view.row_of]
-        if known:
-            view.matrix[[view.row_of[rowid] for rowid, _, _ in known]] = _units(known)
-        if new := [item for item in written if item[0] not in view.row_of]:
+        keys = np.array([rowid for rowid, _, _ in written], np.int64)
+        units = _units(written, self.dim)
+        known = np.array([k in view.row_of for k in keys.tolist()], bool)
+        if known.any():
+            view.matrix[[view.row_of[k] for k in keys[known].tolist()]] = units[known]
+        if (~known).any():
             start = len(view.keys)
-            added = {rowid: start + i for i, (rowid, _, _) in enumerate(new)}
+            added = {k: start + i for i, k in enumerate(keys[~known].tolist())}
             self._view = _View(
-                np.concatenate([view.keys, [rowid for rowid, _, _ in new]]),
-                np.concatenate([view.matrix, _units(new)]),
+                np.concatenate([view.keys, keys[~known]]),
+                np.concatenate([view.matrix, units[~known]]),
                 {**view.row_of, **added},
             )
         self._seq = seq
         if self._graph is not None:
-            self._to_graph(self._graph, written, removed)
+            self._to_graph(self._graph, keys, units, removed)
 
-    def _to_graph(self, graph: AnnGraph, written: list, removed: list[int]) -> None:
+    def _to_graph(
+        self, graph: AnnGraph, keys: np.ndarray, units: np.ndarray, removed: list[int]
+    ) -> None:
         with self._graph_lock:
             graph.remove(removed)
-            if written:
-                graph.upsert(np.array([rowid for rowid, _, _ in written]), _units(written))
+            graph.upsert(keys, units)
 
     def _open_graph(self, folder: Path) -> AnnGraph:
         """The newest saved graph with the changes logged after it, or, when there is none or
@@ -112,7 +115,8 @@ class DenseIndex:
                 # A size far from the store's also says the file is of another store's state.
                 apart = len(written) + len(removed) + abs(len(graph) - len(self._view.row_of))
                 if apart <= STALE_SHARE * len(self._view.row_of):
-                    self._to_graph(graph, written, removed)
+                    keys = np.array([rowid for rowid, _, _ in written], np.int64)
+                    self._to_graph(graph, keys, _units(written, self.dim), removed)
                     return graph
             view = self._view
             live = view.keys >= 0
@@ -156,8 +160,10 @@ class DenseIndex:
         return [(int(view.keys[i]), float(sims[i])) for i in top]
 
 
-def _units(rows: list[tuple[int, bytes, float]]) -> np.ndarray:
+def _units(rows: list[tuple[int, bytes, float]], dim: int) -> np.ndarray:
     """The stored int8 rows as float32 unit vectors."""
+    if not rows:
+        return np.zeros((0, dim), np.float32)
     codes = np.frombuffer(b"".join(c for _, c, _ in rows), np.int8).reshape(len(rows), -1)
     matrix = codes.astype(np.float32)
     return matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-12)
