@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 
 from langzhong.answer.department import department_from_rules, suggest_department
+from langzhong.answer.department import shipped_model as shipped_department_model
 from langzhong.answer.redflags import red_flags
 from langzhong.config import Settings
-from langzhong.core import Article
+from langzhong.core import Article, Section
 from langzhong.knowledge.cards import knowledge_cards
 from langzhong.search.confidence import CandidateSignals, feature_matrix
 from langzhong.service import Service, shipped_confidence
@@ -87,6 +88,30 @@ def test_a_title_without_search_terms_is_still_found_by_itself(service):
     )
     answer = service.ask("？！")
     assert [hit.id for hit in answer.hits] == ["q1"] and answer.hits[0].confidence == 1.0
+
+
+def test_the_department_a_question_points_to_is_a_lift_for_its_documents():
+    classifier = shipped_department_model()
+    terms = default_analyzer().terms("高血压头晕，血压160/100，要吃什么降压药")
+    heart, liver, unknown, none = classifier.lift(terms, ["心血管科", "肝病科", "儿科", None])
+    assert heart > 0 > liver and unknown == none == 0.0
+    assert not classifier.lift(default_analyzer().terms("你好"), ["心血管科"]).any()
+
+
+def test_an_answer_from_the_questions_department_is_ranked_and_trusted_higher(service):
+    answer = Section(heading="回答", level=1, text="高血压要按时吃降压药，低盐饮食，定期量血压。")
+    # the same answer twice, the one from the question's department stored last
+    labels = {"from-digestion": "消化科", "from-heart": "心血管科"}
+    service.write_articles(
+        [
+            Article(id=i, kind="qa", title="", department=d, sections=(answer,))
+            for i, d in labels.items()
+        ],
+        dedupe=False,
+    )
+    hits = service.ask("高血压头晕要吃什么降压药", everything=True).hits
+    assert [hit.id for hit in hits] == ["from-heart", "from-digestion"]
+    assert hits[0].confidence > hits[1].confidence
 
 
 def test_a_crisis_question_gets_help_and_no_results(demo):

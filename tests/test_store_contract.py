@@ -84,6 +84,13 @@ def test_an_article_comes_back_as_it_was_stored(store):
     assert store.get("missing") is None and not store.is_empty()
 
 
+def test_departments_are_read_for_ranked_rows_that_have_one(store):
+    unlabelled = _put(store, _article(1))
+    labelled = _put(store, _article(2, department="心血管科"))
+    assert store.departments([unlabelled, labelled, 999]) == {labelled: "心血管科"}
+    assert store.departments([]) == {}
+
+
 def test_every_write_is_logged_in_order_and_a_reopened_store_keeps_its_identity(opener):
     store = opener()
     first = _put(store, _article(1))

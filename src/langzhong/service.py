@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 from langzhong.answer.compose import PAGE_SIZE, compose
+from langzhong.answer.department import shipped_model as shipped_department_model
 from langzhong.config import Settings
 from langzhong.core import Answer, Article
 from langzhong.data import load_shipped
@@ -121,6 +122,7 @@ class Service:
             shipped_confidence(),
             dense=dense,
             dense_confidence=shipped_confidence(dense=True) if dense else None,
+            departments=shipped_department_model(),
         )
 
     def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:

@@ -18,6 +18,7 @@ import numpy as np
 
 MIN_WORD_COUNT = 2  # rarer words are dropped: they only memorise single rows
 SMOOTHING = 0.5
+LIFT_RANGE = (-8.0, 4.0)  # a word-count classifier's extreme odds say no more than this
 
 
 @dataclass(frozen=True)
@@ -29,14 +30,34 @@ class DepartmentModel:
 
     def predict(self, terms: Sequence[str]) -> tuple[str | None, float]:
         """The most probable department and its posterior probability (None: no known word)."""
-        ids = [self.vocab[t] for t in terms if t in self.vocab]
-        if not ids:
+        posterior = self._posterior(terms)
+        if posterior is None:
             return None, 0.0
-        scores = self.log_prior + self.log_likelihood[ids].sum(axis=0)
-        posterior = np.exp(scores - scores.max())
-        posterior /= posterior.sum()
         best = int(posterior.argmax())
         return self.labels[best], float(posterior[best])
+
+    def lift(self, terms: Sequence[str], departments: Sequence[str | None]) -> np.ndarray:
+        """For each of ``departments`` (a document's own label), log(posterior / prior): how much
+        the question points to it (0, no evidence either way, for a label the model does not
+        know and for a question with no known word)."""
+        lift = np.zeros(len(departments))
+        posterior = self._posterior(terms)
+        if posterior is None:
+            return lift
+        ratio = np.clip(np.log(np.maximum(posterior, 1e-300)) - self.log_prior, *LIFT_RANGE)
+        column = {label: j for j, label in enumerate(self.labels)}
+        for i, department in enumerate(departments):
+            if department in column:
+                lift[i] = ratio[column[department]]
+        return lift
+
+    def _posterior(self, terms: Sequence[str]) -> np.ndarray | None:
+        ids = [self.vocab[t] for t in terms if t in self.vocab]
+        if not ids:
+            return None
+        scores = self.log_prior + self.log_likelihood[ids].sum(axis=0)
+        posterior = np.exp(scores - scores.max())
+        return posterior / posterior.sum()
 
     @classmethod
     def fit(cls, examples: Sequence[tuple[Sequence[str], str]]) -> DepartmentModel:

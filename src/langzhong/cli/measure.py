@@ -29,7 +29,7 @@ from langzhong.evaluation.tasks import TASKS
 from langzhong.knowledge import shipped_graph
 from langzhong.knowledge.cards import other_names
 from langzhong.search.rerank import TranslationReranker
-from langzhong.search.training import Trained, fit_department_model, fit_models
+from langzhong.search.training import Trained, fit_models
 from langzhong.service import CONFIDENCE_FILE, DENSE_CONFIDENCE_FILE, RERANKER_FILE
 from langzhong.text import default_analyzer
 
@@ -82,7 +82,7 @@ def train(ctx: click.Context, data: Path | None, out: Path | None, dense: bool) 
             f"wrote {folder / DENSE_CONFIDENCE_FILE}: e5 share {model.dense}, e5 depth"
             f" {model.dense_depth}, threshold {trained.dense_confidence.threshold}"
         )
-    departments = fit_department_model(rows, default_analyzer())
+    departments = trained.departments
     departments.save(folder / DEPARTMENT_FILE)
     _print_grid(trained.grid)
     _print_confidence(trained.confidence_report)
@@ -186,13 +186,22 @@ def evaluate(
     with_e5 = vectors is not None and trained.dense_confidence is not None
     lexical = Remembered(
         Langzhong(
-            reranker, trained.confidence, questions, name="langzhong" + ("-lexical" * with_e5)
+            reranker,
+            trained.confidence,
+            questions,
+            name="langzhong" + ("-lexical" * with_e5),
+            departments=trained.departments,
         )
     )
     systems: list[System] = [lexical]
     if with_e5:
         ours = Langzhong(
-            reranker, None, questions, dense=True, dense_confidence=trained.dense_confidence
+            reranker,
+            None,
+            questions,
+            dense=True,
+            dense_confidence=trained.dense_confidence,
+            departments=trained.departments,
         )
         systems.insert(0, ours)
     systems += [
@@ -203,6 +212,7 @@ def evaluate(
             questions,
             name="langzhong+synonyms",
             other_names=other_names,
+            departments=trained.departments,
         ),
     ]
     peers = [] if no_peers else [Remembered(make()) for make in PEERS.values()]
@@ -225,7 +235,7 @@ def evaluate(
     report["department"] = {
         k: round(v, 4) if isinstance(v, float) else v
         for k, v in department_accuracy(
-            fit_department_model(train_rows, default_analyzer()),
+            trained.departments,
             test_rows,
             default_analyzer(),
             _labelled_departments(),

@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 
 from langzhong.answer.compose import PAGE_SIZE
+from langzhong.answer.department_model import DepartmentModel
 from langzhong.config import Settings
 from langzhong.core import Article, Section
 from langzhong.evaluation.metrics import Run
@@ -42,7 +43,8 @@ class Langzhong:
     questions and for ``unanswerable`` ones (questions the corpus cannot answer).
     ``other_names``: also search for the other names of the entities a question names
     (knowledge/, measured in docs/knowledge.md; off in the product). ``dense``: with e5
-    retrieval (the dense extra), its cut by ``dense_confidence``.
+    retrieval (the dense extra), its cut by ``dense_confidence``. ``departments``: the department
+    model trained with them (a confidence feature; the documents carry their rows' labels).
     """
 
     def __init__(
@@ -54,8 +56,10 @@ class Langzhong:
         other_names: Callable[[str], list[str]] | None = None,
         dense: bool = False,
         dense_confidence: ConfidenceModel | None = None,
+        departments: DepartmentModel | None = None,
     ) -> None:
         self.reranker, self.name = reranker, name
+        self.departments = departments
         self.dense = dense
         self.confidence = dense_confidence if dense else confidence
         self.other_names = other_names
@@ -73,6 +77,7 @@ class Langzhong:
             service.searcher.confidence = self.confidence
             service.searcher.other_names = self.other_names
             service.searcher.dense_confidence = self.confidence
+            service.searcher.departments = self.departments
             if not self.dense:
                 service.searcher.dense = None
             articles = [
@@ -80,6 +85,7 @@ class Langzhong:
                     id=doc,
                     kind="qa",
                     title="",
+                    department=task.departments.get(doc),
                     sections=(Section(heading="回答", level=1, text=text),),
                 )
                 for doc, text in task.corpus.items()

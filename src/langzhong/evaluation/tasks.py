@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 TASKS = ("qa-retrieval", "title-retrieval")
 
@@ -14,6 +14,7 @@ class Task:
     queries: dict[str, str]  # query id -> text
     corpus: dict[str, str]  # doc id -> answer text (identical answers stored once)
     qrels: dict[str, dict[str, int]]  # query id -> {relevant doc id: 1}
+    departments: dict[str, str] = field(default_factory=dict)  # doc id -> its row's label
 
 
 def build_task(name: str, train: list[dict], test: list[dict]) -> Task:
@@ -38,4 +39,8 @@ def build_task(name: str, train: list[dict], test: list[dict]) -> Task:
         relevant = {doc_of_row[len(train) + offset]} | by_title[row["title"].strip()]
         qrels[qid] = {doc: 1 for doc in sorted(relevant)}
     corpus = {doc: text for text, doc in doc_of_text.items()}
-    return Task(name, queries, corpus, qrels)
+    departments: dict[str, str] = {}
+    for index, row in enumerate(train + test):
+        if isinstance(row.get("department"), str) and row["department"]:
+            departments.setdefault(doc_of_row[index], row["department"])
+    return Task(name, queries, corpus, qrels, departments)

@@ -29,6 +29,7 @@ FEATURES = (
     "names_medical",  # whether the question names a medical-lexicon word
     "question_weight",  # log of the question's summed IDF: how specific it is
     "log_length",  # the document's length in terms
+    "department",  # how much the question points to the document's department (0: unknown)
 )
 DENSE_FEATURES = (
     "dense",  # e5 cosine of question and document (the lowest candidate's where it has none)
@@ -49,6 +50,7 @@ class CandidateSignals:
     background: float  # log P(question) under the collection model alone
     docs: Sequence[np.ndarray]  # each document's term numbers
     dense: np.ndarray | None = None  # e5 cosine (NaN: no vector), when dense retrieval is on
+    department: np.ndarray | None = None  # ``DepartmentModel.lift`` of each document's label
 
 
 def rerank_with_signals(
@@ -59,10 +61,11 @@ def rerank_with_signals(
     ranked: Sequence[tuple[int, float]],
     docs: Sequence[np.ndarray],
     dense: np.ndarray | None = None,
+    department: np.ndarray | None = None,
 ) -> tuple[list[tuple[int, float]], CandidateSignals]:
     """The reranker's order of ``ranked`` (``docs``: the terms of its first candidates, as many
-    as it re-orders; ``dense``: their e5 cosines) and the signals of those candidates in that
-    order."""
+    as it re-orders; ``dense``: their e5 cosines; ``department``: their department lift) and
+    the signals of those candidates in that order."""
     language = reranker.language_scores(terms, docs)
     reranked = reranker.rerank(ranked, language, dense)
     position = {key: i for i, (key, _) in enumerate(ranked[: len(docs)])}
@@ -77,6 +80,7 @@ def rerank_with_signals(
         background=reranker.background_scores(terms),
         docs=[docs[i] for i in order],
         dense=dense[order] if dense is not None and len(order) else dense,
+        department=department[order] if department is not None and len(order) else department,
     )
     return reranked, signals
 
@@ -111,6 +115,7 @@ def feature_matrix(signals: CandidateSignals) -> np.ndarray:
             np.full(n, float(bool(medical_total))),
             np.full(n, np.log1p(total)),
             np.log1p(lengths),
+            s.department if s.department is not None else np.zeros(n),
             *dense,
         ]
     )

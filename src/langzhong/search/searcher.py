@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from langzhong.answer.department_model import DepartmentModel
 from langzhong.core import Article
 from langzhong.index import LexicalIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
@@ -70,12 +71,15 @@ class Searcher:
         other_names: Callable[[str], list[str]] | None = None,
         dense: DenseSearch | None = None,
         dense_confidence: ConfidenceModel | None = None,
+        departments: DepartmentModel | None = None,
     ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
         self.reranker, self.confidence = reranker, confidence
         self.other_names = other_names  # synonyms of what the question names (knowledge/)
         # e5 retrieval, and the confidence model that reads its cosines (docs/ranking.md)
         self.dense, self.dense_confidence = dense, dense_confidence
+        # the question's department against each candidate's label: a confidence feature
+        self.departments = departments
 
     def query_terms(self, query: str) -> list[str]:
         """The question's terms, repeats kept: a repeated word weighs more in ranking."""
@@ -189,8 +193,12 @@ class Searcher:
         found = self.index.doc_term_hashes(head)
         docs = [found.get(k, NO_TERMS) for k in head]
         medical_words = self.analyzer.medical_words
+        department = None
+        if self.departments is not None:
+            labels = self.store.departments(head)
+            department = self.departments.lift(terms, [labels.get(k) for k in head])
         reranked, signals = rerank_with_signals(
-            self.reranker, terms, weights, medical_words, ranked, docs, dense
+            self.reranker, terms, weights, medical_words, ranked, docs, dense, department
         )
         if model is None:
             return reranked, None

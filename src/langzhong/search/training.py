@@ -66,6 +66,7 @@ class Trained:
     confidence: ConfidenceModel
     grid: list[dict[str, float]]  # every reranker weight combination's validation scores
     confidence_report: dict
+    departments: DepartmentModel  # trained on all rows; the confidence model reads it too
     dense_confidence: ConfidenceModel | None = None  # with dense retrieval on
     dense_grid: list[dict[str, float]] | None = None
     dense_confidence_report: dict | None = None
@@ -89,6 +90,12 @@ class _Stage:
     question: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class _Departments:
+    model: DepartmentModel
+    label_of: dict[int, str]  # each answer's department label
+
+
 @contextmanager
 def _scratch_index() -> Iterator[LexicalIndex]:
     """A tantivy index in a temporary folder, gone afterwards."""
@@ -106,17 +113,21 @@ def _validation(
     held: Sequence[dict],
     analyzer: Analyzer,
     vectors: TextVectors | None,
+    classifier: DepartmentModel,
 ) -> _Validated:
     """The grids' scores and the confidence examples, on ``held`` questions against all
-    answers of ``rows``, in the site's own first stage."""
+    answers of ``rows``, in the site's own first stage (``classifier``: the department model
+    of the rows ``held`` is not part of)."""
     with _scratch_index() as index:
         answers: dict[str, int] = {}
         for row in rows:
             key = answers.setdefault(row["answer"].strip(), len(answers) + 1)
             index.upsert(IndexDoc(key, [], analyzer.terms(row["answer"])))
         index.commit("validation")
+        department_of: dict[int, str] = {}
         same_title: dict[str, set[int]] = {}
         for row in rows:
+            department_of.setdefault(answers[row["answer"].strip()], row.get("department") or "")
             same_title.setdefault(row["title"].strip(), set()).add(answers[row["answer"].strip()])
         relevant = [{answers[r["answer"].strip()]} | same_title[r["title"].strip()] for r in held]
         deepest = max(GRID["depth"])
@@ -137,14 +148,17 @@ def _validation(
         best = max(grid, key=lambda g: g["ndcg@10"])
         chosen = dataclasses.replace(model, **{k: best[k] for k in ("blend", "exact", "depth")})
         titles = first_stage([row["title"] for row in held])
-        questions = _examples(index, chosen, held, stages, titles, relevant, analyzer, None)
+        labelled = _Departments(classifier, department_of)
+        questions = _examples(index, chosen, held, stages, titles, relevant, analyzer, labelled)
         if matrix is None:
             return _Validated(grid, questions)
         dense_grid = _dense_grid(index, chosen, matrix, stages, relevant)
         top = max(dense_grid, key=lambda g: g["ndcg@10"])
         weights = {"dense": top["dense"], "dense_depth": int(top["dense_depth"])}
         chosen = dataclasses.replace(chosen, **weights)
-        dense_questions = _examples(index, chosen, held, stages, titles, relevant, analyzer, matrix)
+        dense_questions = _examples(
+            index, chosen, held, stages, titles, relevant, analyzer, labelled, matrix
+        )
         return _Validated(grid, questions, dense_grid, dense_questions)
 
 
@@ -156,18 +170,22 @@ def _examples(
     titles: Sequence[_Stage],
     relevant: Sequence[set[int]],
     analyzer: Analyzer,
-    matrix: np.ndarray | None,
+    departments: _Departments,
+    matrix: np.ndarray | None = None,
 ) -> list[Question]:
     """The confidence model's examples: each held question, asked whole and as its title,
-    ranked as the site ranks it (with e5 when ``matrix`` holds the answers' vectors)."""
+    ranked as the site ranks it (with e5 when ``matrix`` holds the answers' vectors), each
+    candidate's department lift from its answer's label."""
     reranker = TranslationReranker(model)
     questions = []
     for row, stage, title, rel in zip(held, stages, titles, relevant, strict=True):
         for asked in (stage, title):
             weights = idf_weights(index, list(dict.fromkeys(asked.terms)))
             ranked, docs, dense = _candidates(index, model, asked, matrix)
+            head = [departments.label_of.get(key) for key, _ in ranked[: len(docs)]]
+            lift = departments.model.lift(asked.terms, head)
             reranked, signals = rerank_with_signals(
-                reranker, asked.terms, weights, analyzer.medical_words, ranked, docs, dense
+                reranker, asked.terms, weights, analyzer.medical_words, ranked, docs, dense, lift
             )
             labels = np.array([key in rel for key, _ in reranked[: len(signals.docs)]], bool)
             if len(labels):
@@ -270,7 +288,8 @@ def fit_models(
     on_step("translation table on 80% of the training rows")
     model = train_translation(pairs_of(fit, analyzer))
     on_step("weights and confidence examples on the other 20%")
-    validated = _validation(model, order, held, analyzer, vectors)
+    classifier = fit_department_model(fit, analyzer)
+    validated = _validation(model, order, held, analyzer, vectors, classifier)
     best = max(validated.grid, key=lambda g: g["ndcg@10"])
     chosen = {k: best[k] for k in ("blend", "exact", "depth")}
     on_step("confidence model")
@@ -288,6 +307,7 @@ def fit_models(
         confidence,
         validated.grid,
         report,
+        fit_department_model(rows, analyzer),
         dense_confidence,
         validated.dense_grid,
         dense_report,

@@ -277,6 +277,17 @@ class ArticleStore:
         query = f"SELECT rowid, content_hash FROM articles WHERE rowid IN ({marks})"
         return dict(self.reader().execute(query, list(rowids)).fetchall())
 
+    def departments(self, rowids: Sequence[int]) -> dict[int, str]:
+        """The department label of each stored article among ``rowids`` that has one."""
+        if not rowids:
+            return {}
+        marks = ",".join("?" * len(rowids))
+        query = (
+            f"SELECT rowid, department FROM articles WHERE rowid IN ({marks})"
+            " AND department IS NOT NULL"
+        )
+        return dict(self.reader().execute(query, list(rowids)).fetchall())
+
     def iter_articles(self, batch: int = 500) -> Iterator[Article]:
         """Every article in storage order, a batch of rows at a time."""
         last = 0
