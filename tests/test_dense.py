@@ -218,6 +218,7 @@ def test_an_api_write_has_its_vector_when_the_call_returns(e5_service):
     assert e5_service.vector_counts() == {"with_vector": 1, "pending": 0}
     assert e5_service.stats()["vectors"] == {"with_vector": 1, "pending": 0}
     assert e5_service.stats()["dense"] == "on"
+    assert e5_service.stats()["vector_search"] == "exact scan"  # far below the graph's size
 
 
 def test_embed_command_gives_a_backlog_its_vectors_and_stats_counts_them(tmp_path):
@@ -260,6 +261,7 @@ def test_past_its_size_the_index_searches_a_saved_graph_that_others_load_and_fol
     for index in (exact, first):
         index.refresh()
     assert first._graph is not None and exact._graph is None
+    assert first.method(300) == "graph" and first.method(199) == exact.method(300) == "exact scan"
     saved = list(graphs.glob("*.usearch"))
     assert len(saved) == 1
     overlap = []

@@ -405,6 +405,8 @@ class Service:
     def stats(self) -> dict:
         counts = self.store.counts()
         graph = shipped_graph()
+        vectors = self.vector_counts()
+        dense = self.searcher.dense
         return {
             **counts,
             "knowledge_graph": graph.stats() if graph else None,
@@ -413,7 +415,9 @@ class Service:
             "index_engine": self.index.name,
             "index_pending_changes": self.indexer.pending(),
             "dense": self.dense_state,
-            "vectors": self.vector_counts(),
+            "vectors": vectors,
+            # how e5's nearest are found at this size (None: dense retrieval is off)
+            "vector_search": dense.index.method(vectors["with_vector"]) if dense else None,
             "store": self.store.describe(),
             "db_bytes": self.store.size_bytes(),
             "index_bytes": _folder_bytes(self.settings.index_path),

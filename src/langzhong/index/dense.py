@@ -60,13 +60,19 @@ class DenseIndex:
     def __len__(self) -> int:
         return len(self._view.row_of)
 
+    def method(self, documents: int) -> str:
+        """How the nearest among ``documents`` vectors are found: "graph" (proposed by the HNSW
+        graph, scored exactly) or "exact scan"."""
+        return "graph" if self.graphs and documents >= self.graph_min else "exact scan"
+
     def refresh(self) -> None:
         """Take in the vectors written and removed since the last look (one query when none)."""
         with self._lock:
             seq, written, removed = self.table.changed_since(self._seq)
             if seq != self._seq:
                 self._take(seq, written, removed)
-            if self._graph is None and self.graphs and len(self._view.row_of) >= self.graph_min:
+            graph = self.method(len(self._view.row_of)) == "graph"
+            if self._graph is None and graph and self.graphs:
                 self._graph = self._open_graph(self.graphs)
 
     def _take(self, seq: int, written: list, removed: list[int]) -> None:
