@@ -8,6 +8,7 @@ rules (a child, pregnancy, teeth, eyes…) first.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import Counter
 from collections.abc import Sequence
@@ -45,11 +46,15 @@ class DepartmentModel:
         if posterior is None:
             return lift
         ratio = np.clip(np.log(np.maximum(posterior, 1e-300)) - self.log_prior, *LIFT_RANGE)
-        column = {label: j for j, label in enumerate(self.labels)}
         for i, department in enumerate(departments):
-            if department in column:
-                lift[i] = ratio[column[department]]
+            if department in self._column:
+                lift[i] = ratio[self._column[department]]
         return lift
+
+    @functools.cached_property
+    def _column(self) -> dict[str, int]:
+        """Each label's position (made once: ``lift`` runs on every search)."""
+        return {label: j for j, label in enumerate(self.labels)}
 
     def _posterior(self, terms: Sequence[str]) -> np.ndarray | None:
         ids = [self.vocab[t] for t in terms if t in self.vocab]

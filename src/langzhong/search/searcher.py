@@ -194,7 +194,7 @@ class Searcher:
         docs = [found.get(k, NO_TERMS) for k in head]
         medical_words = self.analyzer.medical_words
         department = None
-        if self.departments is not None:
+        if self.departments is not None and model is not None:  # a confidence feature only
             labels = self.store.departments(head)
             department = self.departments.lift(terms, [labels.get(k) for k in head])
         reranked, signals = rerank_with_signals(
