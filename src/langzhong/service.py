@@ -114,6 +114,7 @@ class Service:
         if self.embedder is not None:
             index = DenseIndex(VectorTable(self.store), self.embedder.dim, settings.graphs_path)
             dense = DenseSearch(self.embedder, index)
+        departments = shipped_department_model()
         self.searcher = Searcher(
             self.store,
             self.index,
@@ -122,7 +123,7 @@ class Service:
             shipped_confidence(),
             dense=dense,
             dense_confidence=shipped_confidence(dense=True) if dense else None,
-            departments=shipped_department_model(),
+            department_lift=departments.lift if departments else None,
         )
 
     def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:

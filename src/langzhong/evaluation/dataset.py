@@ -23,6 +23,12 @@ def load_rows(path: Path) -> list[dict[str, str]]:
     ]
 
 
+def department_of(row: dict) -> str | None:
+    """The row's department label; None where it has none."""
+    label = row.get("department")
+    return label if isinstance(label, str) and label else None
+
+
 def split(
     rows: list[dict[str, str]], seed: int = SPLIT_SEED, share: float = TRAIN_SHARE
 ) -> tuple[list, list]:

@@ -77,7 +77,7 @@ class Langzhong:
             service.searcher.confidence = self.confidence
             service.searcher.other_names = self.other_names
             service.searcher.dense_confidence = self.confidence
-            service.searcher.departments = self.departments
+            service.searcher.department_lift = self.departments.lift if self.departments else None
             if not self.dense:
                 service.searcher.dense = None
             articles = [

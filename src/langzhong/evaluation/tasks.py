@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from langzhong.evaluation.dataset import department_of
+
 TASKS = ("qa-retrieval", "title-retrieval")
 
 
@@ -41,6 +43,6 @@ def build_task(name: str, train: list[dict], test: list[dict]) -> Task:
     corpus = {doc: text for text, doc in doc_of_text.items()}
     departments: dict[str, str] = {}
     for index, row in enumerate(train + test):
-        if isinstance(row.get("department"), str) and row["department"]:
-            departments.setdefault(doc_of_row[index], row["department"])
+        if label := department_of(row):
+            departments.setdefault(doc_of_row[index], label)
     return Task(name, queries, corpus, qrels, departments)

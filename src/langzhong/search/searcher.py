@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from langzhong.answer.department_model import DepartmentModel
 from langzhong.core import Article
 from langzhong.index import LexicalIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
@@ -20,6 +19,8 @@ from langzhong.text import Analyzer
 MAX_CANDIDATES = 100  # the deepest page of results anyone is shown
 NO_TERMS = np.zeros(0, np.uint64)
 SYNONYM_DIVISOR = 2  # a synonym's word weighs this much less than the patient's own words
+# How much the question's terms point to each candidate's department label (None: unlabelled)
+DepartmentLift = Callable[[list[str], list[str | None]], np.ndarray]
 
 
 def idf_weights(index: LexicalIndex, terms: list[str]) -> dict[str, float]:
@@ -71,7 +72,7 @@ class Searcher:
         other_names: Callable[[str], list[str]] | None = None,
         dense: DenseSearch | None = None,
         dense_confidence: ConfidenceModel | None = None,
-        departments: DepartmentModel | None = None,
+        department_lift: DepartmentLift | None = None,
     ) -> None:
         self.store, self.index, self.analyzer = store, index, analyzer
         self.reranker, self.confidence = reranker, confidence
@@ -79,7 +80,7 @@ class Searcher:
         # e5 retrieval, and the confidence model that reads its cosines (docs/ranking.md)
         self.dense, self.dense_confidence = dense, dense_confidence
         # the question's department against each candidate's label: a confidence feature
-        self.departments = departments
+        self.department_lift = department_lift
 
     def query_terms(self, query: str) -> list[str]:
         """The question's terms, repeats kept: a repeated word weighs more in ranking."""
@@ -194,9 +195,9 @@ class Searcher:
         docs = [found.get(k, NO_TERMS) for k in head]
         medical_words = self.analyzer.medical_words
         department = None
-        if self.departments is not None and model is not None:  # a confidence feature only
+        if self.department_lift is not None and model is not None:  # a confidence feature only
             labels = self.store.departments(head)
-            department = self.departments.lift(terms, [labels.get(k) for k in head])
+            department = self.department_lift(terms, [labels.get(k) for k in head])
         reranked, signals = rerank_with_signals(
             self.reranker, terms, weights, medical_words, ranked, docs, dense, department
         )

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from langzhong.answer.department_model import DepartmentModel
-from langzhong.evaluation.dataset import split
+from langzhong.evaluation.dataset import department_of, split
 from langzhong.evaluation.metrics import evaluate
 from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
@@ -124,10 +124,11 @@ def _validation(
             key = answers.setdefault(row["answer"].strip(), len(answers) + 1)
             index.upsert(IndexDoc(key, [], analyzer.terms(row["answer"])))
         index.commit("validation")
-        department_of: dict[int, str] = {}
+        label_of: dict[int, str] = {}
         same_title: dict[str, set[int]] = {}
         for row in rows:
-            department_of.setdefault(answers[row["answer"].strip()], row.get("department") or "")
+            if label := department_of(row):
+                label_of.setdefault(answers[row["answer"].strip()], label)
             same_title.setdefault(row["title"].strip(), set()).add(answers[row["answer"].strip()])
         relevant = [{answers[r["answer"].strip()]} | same_title[r["title"].strip()] for r in held]
         deepest = max(GRID["depth"])
@@ -148,7 +149,7 @@ def _validation(
         best = max(grid, key=lambda g: g["ndcg@10"])
         chosen = dataclasses.replace(model, **{k: best[k] for k in ("blend", "exact", "depth")})
         titles = first_stage([row["title"] for row in held])
-        labelled = _Departments(classifier, department_of)
+        labelled = _Departments(classifier, label_of)
         questions = _examples(index, chosen, held, stages, titles, relevant, analyzer, labelled)
         if matrix is None:
             return _Validated(grid, questions)
@@ -267,9 +268,8 @@ def _grid(
 
 def fit_department_model(rows: Sequence[dict], analyzer: Analyzer) -> DepartmentModel:
     """The department classifier, from the rows' own department labels."""
-    labelled = [r for r in rows if isinstance(r.get("department"), str) and r["department"]]
     return DepartmentModel.fit(
-        [(analyzer.terms(question_text(r)), r["department"]) for r in labelled]
+        [(analyzer.terms(question_text(r)), label) for r in rows if (label := department_of(r))]
     )
 
 
