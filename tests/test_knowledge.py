@@ -7,6 +7,7 @@ from importlib import resources
 import httpx
 import pytest
 
+from langzhong.answer.compose import cards_for
 from langzhong.answer.department import suggest_department
 from langzhong.answer.redflags import red_flags
 from langzhong.core import Article
@@ -38,6 +39,18 @@ def test_the_longest_name_wins_and_everyday_words_link_nothing(graph):
     assert linked(graph, "慢性胃炎要注意什么") == [("慢性胃炎", "慢性胃炎")]
     assert linked(graph, "想找个好医生看看") == []  # 好医生 is a drug's brand name
     assert linked(graph, "我有高血压和糖尿病") == [("高血压", "高血压"), ("糖尿病", "糖尿病")]
+
+
+def test_a_childrens_illness_is_named_by_its_general_name_only_for_a_child(graph):
+    # CMeKG's only entity called 羊角风 is 小儿癫痫: an adult must not get 儿科 from it.
+    assert linked(graph, "癔病是羊角风吗") == [] and knowledge_cards("癔病是羊角风吗") == ()
+    assert graph.named("羊角风") is None and graph.named("羊角风", child=True) == "小儿癫痫"
+    assert linked(graph, "小儿癫痫吃什么药") == [("小儿癫痫", "小儿癫痫")]  # its own name
+    for question in ("孩子羊角风怎么办", "3岁宝宝得了羊角风"):
+        (card,) = cards_for(question)
+        assert card.entity == "小儿癫痫"
+        assert suggest_department(question, knowledge=(card,)) == "儿科"
+    assert cards_for("我30岁，羊角风发作怎么办") == ()
 
 
 def test_the_graph_is_cleaned_where_it_is_noisy(graph):

@@ -6,12 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from langzhong.answer.compose import cards_for
 from langzhong.answer.department import department_from_rules, suggest_department
 from langzhong.answer.department import shipped_model as shipped_department_model
 from langzhong.answer.redflags import red_flags
 from langzhong.config import Settings
 from langzhong.core import Article, Section
-from langzhong.knowledge.cards import knowledge_cards
 from langzhong.search.confidence import CandidateSignals, feature_matrix
 from langzhong.service import Service, shipped_confidence
 from langzhong.text import default_analyzer
@@ -143,7 +143,7 @@ def test_department_on_the_hand_labelled_questions():
             question,
             flags=red_flags(question),
             terms=analyzer.terms(question),
-            knowledge=knowledge_cards(question),
+            knowledge=cards_for(question),
         )
         right += department in accepted.split("|")
     assert right / len(rows) >= 0.9

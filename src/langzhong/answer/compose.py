@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from langzhong.answer.department import department_for_text, suggest_department
+from langzhong.answer.department import about_a_child, department_for_text, suggest_department
 from langzhong.answer.passages import best_passage
 from langzhong.answer.redflags import red_flags
-from langzhong.core import Answer, Hit
+from langzhong.core import Answer, Hit, KnowledgeCard
 from langzhong.knowledge.cards import knowledge_cards
 from langzhong.search.searcher import Candidate, Results
 from langzhong.text import default_analyzer
@@ -35,6 +35,12 @@ def to_hit(candidate: Candidate, weights: dict[str, float], query: str = "") -> 
     )
 
 
+def cards_for(query: str) -> tuple[KnowledgeCard, ...]:
+    """The knowledge cards of the illnesses and drugs the question names; a children's illness
+    named by its general name (羊角风 for 小儿癫痫) only when the question is about a child."""
+    return knowledge_cards(query, child=about_a_child(query))
+
+
 def compose(query: str, results: Results, page: int = 1, everything: bool = False) -> Answer:
     """The answer page for ``results``, whose candidates are the page's window of the ranking
     (of its confident part unless ``everything``).
@@ -55,7 +61,7 @@ def compose(query: str, results: Results, page: int = 1, everything: bool = Fals
     else:
         shown = results.candidates if everything or not abstained else ()
     hits = tuple(to_hit(c, results.term_weights, query) for c in shown)
-    cards = () if crisis else knowledge_cards(query)
+    cards = () if crisis else cards_for(query)
     return Answer(
         query=query,
         hits=hits,

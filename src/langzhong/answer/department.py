@@ -96,6 +96,11 @@ def department_from_rules(question: str, decides: str = "patient") -> str | None
     return None
 
 
+def about_a_child(question: str) -> bool:
+    """Whether the question is about a child (the first rule of who the patient is)."""
+    return department_from_rules(question, "patient") == CHILD_DEPARTMENT
+
+
 def department_from_knowledge(cards: Sequence[KnowledgeCard]) -> str | None:
     """The graph's 就诊科室 for the first illness the question names (two at most)."""
     for card in cards:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from langzhong.answer.compose import cards_for
 from langzhong.answer.department import aliases, department_from_classifier, suggest_department
 from langzhong.answer.department_model import DepartmentModel
 from langzhong.answer.redflags import red_flags
-from langzhong.knowledge.cards import knowledge_cards
 from langzhong.text import Analyzer
 
 
@@ -28,7 +28,7 @@ def department_accuracy(
         terms = analyzer.terms(question)
         classifier += department_from_classifier(terms, model) == truth
         flags = red_flags(question)
-        cards = knowledge_cards(question)
+        cards = cards_for(question)
         suggested += suggest_department(question, (), flags, terms, model, cards) == truth
     figures: dict[str, float | int] = {
         "test_rows": len(scored),
@@ -37,7 +37,7 @@ def department_accuracy(
     }
     if labelled:
         right = sum(
-            suggest_department(q, (), red_flags(q), analyzer.terms(q), model, knowledge_cards(q))
+            suggest_department(q, (), red_flags(q), analyzer.terms(q), model, cards_for(q))
             in accepted
             for q, accepted in labelled
         )

@@ -33,7 +33,7 @@ def entity_url(name: str) -> str:
 
 
 def mentioned(question: str, graph: KnowledgeGraph | None = None) -> list[Entity]:
-    """The distinct entities the question names, in its order."""
+    """The distinct entities the question (or an article's head) names, in its order."""
     graph = graph or shipped_graph()
     return _entities(graph, graph.link(question)) if graph else []
 
@@ -61,13 +61,14 @@ def card(entity: Entity, answer: str | None = None) -> KnowledgeCard:
 
 
 def knowledge_cards(
-    question: str, graph: KnowledgeGraph | None = None
+    question: str, graph: KnowledgeGraph | None = None, child: bool = False
 ) -> tuple[KnowledgeCard, ...]:
-    """Cards for the entities the question names (at most two), each with its direct answer."""
+    """Cards for the entities the question names (at most two), each with its direct answer
+    (``child``: the question is about a child, so children's illnesses count by any name)."""
     graph = graph or shipped_graph()
     if graph is None:
         return ()
-    mentions = tuple(graph.link(question))
+    mentions = tuple(graph.link(question, child))
     cards = []
     for entity in _entities(graph, mentions)[:MAX_CARDS]:
         intent = classify(question, entity.kind, mentions)

@@ -25,6 +25,10 @@ GRAPH_FILE = "cmekg.jsonl.gz"
 SOURCE = "CMeKG 中文医学知识图谱（北京大学等，MIT 许可）"
 EntityKind = Literal["disease", "drug"]
 KIND_ORDER = {"disease": 0, "drug": 1}
+# CMeKG files many illnesses of children under a name that says so (小儿癫痫) with the general
+# names as aliases (羊角风). Reached through a general name, such an entity is linked only in a
+# question about a child: an adult asking about 羊角风 must not get a paediatric card and 儿科.
+CHILD_MARKERS = ("小儿", "儿童", "婴儿", "婴幼儿", "新生儿", "患儿")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,8 @@ class KnowledgeGraph:
                     claims[key] = (rank, name)
         self._automaton = ahocorasick.Automaton()
         for key, (_, name) in claims.items():
-            self._automaton.add_word(key, (name, len(key)))
+            for_children = _says_child(name) and not _says_child(key)
+            self._automaton.add_word(key, (name, len(key), for_children))
         if claims:
             self._automaton.make_automaton()
 
@@ -81,18 +86,23 @@ class KnowledgeGraph:
         line = self._lines.get(name)
         return _parse(line) if line is not None else None
 
-    def named(self, form: str) -> str | None:
-        """The entity a name stands for, if it is one of the graph's names."""
+    def named(self, form: str, child: bool = False) -> str | None:
+        """The entity a name stands for, if it is one of the graph's names (``child``: in a
+        question about a child, see ``CHILD_MARKERS``)."""
         found = self._automaton.get(normalize(form), None) if self._lines else None
-        return found[0] if found else None
+        return found[0] if found and (child or not found[2]) else None
 
-    def link(self, text: str) -> list[Mention]:
-        """The entities ``text`` names, left to right; where names overlap the longest wins."""
+    def link(self, text: str, child: bool = False) -> list[Mention]:
+        """The entities ``text`` names, left to right; where names overlap the longest wins.
+        ``child``: the text is about a child, so the general names of children's illnesses
+        count too."""
         if not self._lines:
             return []
         folded = normalize(text)
         found = [
-            (end + 1 - size, end + 1, name) for end, (name, size) in self._automaton.iter(folded)
+            (end + 1 - size, end + 1, name)
+            for end, (name, size, for_children) in self._automaton.iter(folded)
+            if child or not for_children
         ]
         mentions: list[Mention] = []
         for start, end, name in sorted(found, key=lambda m: (-(m[1] - m[0]), m[0])):
@@ -102,6 +112,10 @@ class KnowledgeGraph:
 
     def stats(self) -> dict[str, int]:
         return {"entities": len(self._lines), **{k: self._kinds[k] for k in KIND_ORDER}}
+
+
+def _says_child(name: str) -> bool:
+    return any(marker in name for marker in CHILD_MARKERS)
 
 
 @functools.lru_cache(maxsize=4096)
