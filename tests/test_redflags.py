@@ -44,6 +44,9 @@ MUST_TRIGGER = {
     "我爸嘴歪了说话不清楚": "stroke-signs",
     "半边身子发麻无力": "stroke-signs",
     "说话突然含糊不清": "stroke-signs",
+    "我妈妈头晕呕吐站不稳": "dizziness-and-unsteadiness",
+    "突然走路不稳，往一边倒": "dizziness-and-unsteadiness",
+    "站不住，天旋地转的": "dizziness-and-unsteadiness",
     "伤口血流不止": "severe-bleeding",
     "胃出血吐血了": "severe-bleeding",
     "纱布全被血浸透了": "severe-bleeding",
@@ -94,6 +97,8 @@ MUST_NOT_TRIGGER = [
     "手术后腰还有点酸，没有别的不舒服",
     "会阴侧切伤口多久能好",
     "平时说话声音沙哑",
+    "宝宝刚学走路还站不稳",
+    "头晕，但没有站不稳",
 ]
 
 
