@@ -130,3 +130,19 @@ def test_eval_refuses_train_without_test(tmp_path):
     data.write_text(json.dumps(ROWS[0], ensure_ascii=False), "utf-8")
     done = run_cli("eval", "qa-retrieval", "--train", str(data), home=tmp_path, check=False)
     assert done.returncode == 2 and "--train and --test go together" in done.stderr
+
+
+def test_eval_names_the_line_that_is_not_json(tmp_path):
+    data = tmp_path / "qa.jsonl"
+    data.write_text(json.dumps(ROWS[0], ensure_ascii=False) + "\n{not json\n", "utf-8")
+    done = run_cli(
+        "eval",
+        "qa-retrieval",
+        "--train",
+        str(data),
+        "--test",
+        str(data),
+        home=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 2 and "qa.jsonl, line 2: not JSON" in done.stderr

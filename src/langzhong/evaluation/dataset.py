@@ -12,10 +12,22 @@ TRAIN_SHARE = 0.7
 
 
 def load_rows(path: Path) -> list[dict[str, str]]:
-    """Rows of a JSONL file, plain or gzipped; rows without title, ask and answer are skipped."""
+    """Rows of a JSONL file, plain or gzipped; rows without title, ask and answer are skipped.
+    A line that is not a JSON object is an error that names it: evaluation data is not guessed at.
+    """
     opener = gzip.open if path.read_bytes()[:2] == b"\x1f\x8b" else open
+    rows = []
     with opener(path, "rt", encoding="utf-8") as lines:
-        rows = [json.loads(line) for line in lines if line.strip()]
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"{path}, line {number}: not JSON ({error.msg})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}, line {number}: not a JSON object")
+            rows.append(row)
     return [
         r
         for r in rows
