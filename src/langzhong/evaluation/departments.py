@@ -9,6 +9,7 @@ from langzhong.answer.compose import cards_for
 from langzhong.answer.department import aliases, department_from_classifier, suggest_department
 from langzhong.answer.department_model import DepartmentModel
 from langzhong.answer.redflags import red_flags
+from langzhong.evaluation.dataset import department_of
 from langzhong.text import Analyzer
 
 
@@ -21,10 +22,10 @@ def department_accuracy(
     """``rows``: test rows with a ``department`` label; ``labelled``: (question, accepted)."""
     names = aliases()
     classifier = suggested = 0
-    scored = [r for r in rows if isinstance(r.get("department"), str) and r["department"]]
-    for row in scored:
+    scored = [(r, label) for r in rows if (label := department_of(r))]
+    for row, label in scored:
         question = f"{row['title']} {row['ask']}"
-        truth = names.get(row["department"], row["department"])
+        truth = names.get(label, label)
         terms = analyzer.terms(question)
         classifier += department_from_classifier(terms, model) == truth
         flags = red_flags(question)
