@@ -27,6 +27,7 @@ def test_red_flags_come_back_as_a_field(demo_server):
     assert set(flag) >= {"id", "sign", "advice", "source"}
     assert flag["id"] == "bladder-bowel-control" and "120" in flag["advice"]
     assert answer["department"] == "急诊科"
+    assert answer["emergency"] and answer["hits"] == []  # the notice comes first and alone
 
 
 def test_off_topic_question_abstains(demo_server):

@@ -110,6 +110,7 @@ def test_emergency_page_puts_a_call_button_first(browser, demo_server):
     assert button.bounding_box()["height"] >= 44
     assert page.locator(".urgent .urgent").count() == 0  # one box, no boxes inside it
     assert "换个说法" not in page.locator("main").inner_text()
+    assert page.locator(".hit, .abstain, .knowledge, .others").count() == 0  # first and alone
     assert "NHS" not in page.locator(".urgent .source").first.inner_text()[:3]
     page.close()
 

@@ -122,6 +122,17 @@ def test_a_crisis_question_gets_help_and_no_results(demo):
     assert demo.ask("我不想活了", everything=True).hits == ()
 
 
+def test_an_emergency_gets_its_notice_alone(demo):
+    # 胃出血 finds confident answers in the demo corpus; none is shown beside "call 120 now".
+    assert demo.ask("胃出血怎么治疗").hits
+    for question in ("喝酒后胃出血吐血", "吃了一整瓶安眠药", "老公突然晕倒叫不醒"):
+        answer = demo.ask(question)
+        assert answer.emergency and not answer.crisis
+        assert (answer.hits, answer.knowledge, answer.more) == ((), (), 0)
+        assert answer.department == "急诊科"
+    assert demo.ask("喝酒后胃出血吐血", everything=True).hits == ()
+
+
 def test_department_comes_from_who_the_patient_is():
     assert department_from_rules("小孩发烧39度怎么办") == "儿科"
     assert department_from_rules("我女儿3岁，一直咳嗽") == "儿科"

@@ -52,6 +52,18 @@ MUST_TRIGGER = {
     "纱布全被血浸透了": "severe-bleeding",
     "活着没意思，想自杀": "suicidal-thoughts",
     "最近总是不想活了": "suicidal-thoughts",
+    "活着太累了，不想再坚持了": "suicidal-thoughts",
+    "吃了一整瓶安眠药": "overdose-or-poisoning",
+    "喝了农药怎么办": "overdose-or-poisoning",
+    "家里人煤气中毒了": "overdose-or-poisoning",
+    "老公突然晕倒叫不醒": "unconscious",
+    "孩子高烧抽搐了": "seizure",
+    "抽搐了五分钟还不停": "seizure",
+    "孩子吞了纽扣电池": "swallowed-battery-or-magnet",
+    "宝宝吞了一枚硬币": "swallowed-object",
+    "鱼刺卡在喉咙里了": "swallowed-object",
+    "被狗咬了要打疫苗吗": "animal-bite",
+    "老人摔倒后髋部疼不能走": "fall-hip-pain",
 }
 
 MUST_NOT_TRIGGER = [
@@ -99,6 +111,19 @@ MUST_NOT_TRIGGER = [
     "平时说话声音沙哑",
     "宝宝刚学走路还站不稳",
     "头晕，但没有站不稳",
+    "不想坚持吃药了",
+    "坚持锻炼能降血压吗",
+    "面部抽搐怎么办",
+    "孩子抽动症看什么科",
+    "狂犬疫苗要打几针",
+    "被蚊子咬了很痒",
+    "安眠药吃多了会上瘾吗",
+    "吃了很多药还是不好",
+    "纽扣掉了",
+    "一氧化碳中毒引起的癫痫怎么治",
+    "咽喉有异物感",
+    "吃药还是打针好",
+    "癫痫发作时四肢抽搐口吐白沫",
 ]
 
 
@@ -135,3 +160,7 @@ def test_department_from_question_hits_and_emergencies():
     assert suggest_department("高血压能吃党参吗") == "心血管科"
     assert suggest_department("手术后大小便失禁", flags=red_flags("手术后大小便失禁")) == "急诊科"
     assert suggest_department("今天天气怎么样") is None
+    # a bitten child needs the rabies clinic before the paediatrician
+    bitten = "3岁宝宝被狗咬了"
+    assert suggest_department(bitten, flags=red_flags(bitten)).startswith("急诊科")
+    assert suggest_department("宝宝吞了一枚硬币", flags=red_flags("宝宝吞了一枚硬币")) == "儿科"

@@ -178,7 +178,8 @@ class Answer(_Frozen):
     By default ``hits`` are the confident ones only and ``total`` counts them; ``more`` counts the
     other ranked documents, which ``everything`` (``all=true``) lists page by page, each with its
     confidence. ``abstained``: no document answers the question confidently. ``crisis``: the
-    question speaks of suicide or self-harm, and only help is shown.
+    question speaks of suicide or self-harm, and only help is shown. ``emergency``: it names an
+    emergency sign, and only the call-120 notice (and the department) is shown.
     """
 
     query: str
@@ -188,6 +189,7 @@ class Answer(_Frozen):
     department: str | None = None
     abstained: bool = False
     crisis: bool = False
+    emergency: bool = False
     everything: bool = False
     total: int = 0
     more: int = 0

@@ -45,7 +45,8 @@ def compose(query: str, results: Results, page: int = 1, everything: bool = Fals
     """The answer page for ``results``, whose candidates are the page's window of the ranking
     (of its confident part unless ``everything``).
 
-    Thoughts of suicide or self-harm get no search results at all, only help. The knowledge
+    Thoughts of suicide or self-harm get no search results at all, only help; an emergency sign
+    gets its call-120 notice first and alone, with no results or cards around it. The knowledge
     graph's cards for the illnesses and drugs the question names come above the hits (and stay
     when the corpus holds no confident answer). Otherwise the page
     abstains when no document answers confidently, or when the question names no medical word
@@ -54,14 +55,16 @@ def compose(query: str, results: Results, page: int = 1, everything: bool = Fals
     """
     flags = red_flags(query)
     crisis = any(flag.level == "crisis" for flag in flags)
+    emergency = not crisis and any(flag.level == "emergency" for flag in flags)
+    alone = crisis or emergency  # help first and alone: nothing to read instead of calling
     answerable = results.medical or results.titled or department_for_text(query) is not None
-    abstained = crisis or results.confident == 0 or not answerable
-    if crisis:
+    abstained = alone or results.confident == 0 or not answerable
+    if alone:
         shown: tuple[Candidate, ...] = ()
     else:
         shown = results.candidates if everything or not abstained else ()
     hits = tuple(to_hit(c, results.term_weights, query) for c in shown)
-    cards = () if crisis else cards_for(query)
+    cards = () if alone else cards_for(query)
     return Answer(
         query=query,
         hits=hits,
@@ -70,8 +73,9 @@ def compose(query: str, results: Results, page: int = 1, everything: bool = Fals
         department=suggest_department(query, hits, flags, results.terms, knowledge=cards),
         abstained=abstained,
         crisis=crisis,
+        emergency=emergency,
         everything=everything,
         total=results.total if shown else 0,
-        more=0 if crisis else results.ranked - (0 if abstained else results.confident),
+        more=0 if alone else results.ranked - (0 if abstained else results.confident),
         page=max(page, 1),
     )

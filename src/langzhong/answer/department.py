@@ -86,11 +86,12 @@ def department_from_rules(question: str, decides: str = "patient") -> str | None
     ages = [_number(match) for match in _AGE.findall(text)]
     adult = bool(ages) and min(ages) >= CHILD_AGE
     young = any(age < CHILD_AGE for age in ages) or _MONTHS_OLD.search(text)
-    if decides == "patient" and not adult and young:
-        return CHILD_DEPARTMENT
     for department, patterns in _rules(decides):
-        if department == CHILD_DEPARTMENT and adult:
-            continue  # 「我儿子30岁」 is an adult
+        if department == CHILD_DEPARTMENT:
+            if adult:
+                continue  # 「我儿子30岁」 is an adult
+            if young:
+                return department
         if any(pattern.search(text) for pattern in patterns):
             return department
     return None

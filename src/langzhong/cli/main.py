@@ -364,6 +364,8 @@ def _print_answer(answer: Answer, page_size: int) -> None:
         out.print(Text(f"建议就诊科室：{answer.department}"))
     for card in answer.knowledge:
         _print_card(card)
+    if answer.emergency:  # the notice above is the whole answer
+        return
     if not answer.hits:
         out.print("没有找到足够可靠的答案。No reliable answer in the corpus; please ask a doctor.")
         return
