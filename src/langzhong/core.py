@@ -148,6 +148,7 @@ class RedFlag(_Frozen):
     ``level`` is "crisis" (thoughts of suicide or self-harm: help lines, no search results),
     "emergency" (call 120 / go to the emergency department now) or "urgent" (see a doctor today).
     ``source`` names the rule's sources as written (English), ``source_zh`` as the page shows them.
+    ``department``: where to go, when the sign decides it (an animal bite: the rabies clinic).
     """
 
     id: str
@@ -156,6 +157,7 @@ class RedFlag(_Frozen):
     advice: str
     source: str
     source_zh: str = ""
+    department: str | None = None
 
 
 class KnowledgeCard(_Frozen):

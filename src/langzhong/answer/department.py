@@ -1,6 +1,7 @@
 """Which department to see, decided from the question itself.
 
-In this order: an emergency or crisis (急诊科); who the patient is and what happened
+In this order: an emergency or crisis (急诊科); the department an urgent sign names (an animal
+bite: the rabies clinic); who the patient is and what happened
 (data/department_rules.toml: a child, pregnancy, after an operation); the knowledge graph's
 就诊科室 for the illness the question names (its first knowledge card); the part of the body
 (teeth, eyes, ENT, skin); the illness words the question names (data/departments.toml); the
@@ -86,12 +87,11 @@ def department_from_rules(question: str, decides: str = "patient") -> str | None
     ages = [_number(match) for match in _AGE.findall(text)]
     adult = bool(ages) and min(ages) >= CHILD_AGE
     young = any(age < CHILD_AGE for age in ages) or _MONTHS_OLD.search(text)
+    if decides == "patient" and not adult and young:
+        return CHILD_DEPARTMENT
     for department, patterns in _rules(decides):
-        if department == CHILD_DEPARTMENT:
-            if adult:
-                continue  # 「我儿子30岁」 is an adult
-            if young:
-                return department
+        if department == CHILD_DEPARTMENT and adult:
+            continue  # 「我儿子30岁」 is an adult
         if any(pattern.search(text) for pattern in patterns):
             return department
     return None
@@ -135,6 +135,8 @@ def suggest_department(
     default the shipped one; ``knowledge``: the cards of the entities it names)."""
     if any(flag.level in ("crisis", "emergency") for flag in flags):
         return EMERGENCY_DEPARTMENT
+    if sent := next((flag.department for flag in flags if flag.department), None):
+        return sent
     decided = (
         department_from_rules(question, "patient")
         or department_from_knowledge(knowledge)

@@ -54,6 +54,7 @@ def rules() -> tuple[Rule, ...]:
                 advice=raw["advice"],
                 source=raw["source"],
                 source_zh=raw["source_zh"],
+                department=raw.get("department"),
             ),
             patterns=tuple(re.compile(p) for p in raw["patterns"]),
             context=tuple(normalize(word) for word in raw.get("context", ())),
