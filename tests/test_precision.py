@@ -139,6 +139,8 @@ def test_department_comes_from_who_the_patient_is():
     assert department_from_rules("我儿子30岁了胃痛") is None
     assert department_from_rules("怀孕三个月见红怎么办") == "妇产科"
     assert department_from_rules("智齿发炎脸肿了", "body") == "口腔科"
+    assert department_from_rules("怀孕5个月的胎儿动得少") == "妇产科"  # not a baby's age
+    assert department_from_rules("宝宝8个月大了还不会坐") == "儿科"
     assert department_from_rules("手术后伤口红肿还发烧").startswith("外科")
     flags = red_flags("手术后大小便失禁")
     assert suggest_department("手术后大小便失禁", flags=flags) == "急诊科"

@@ -86,7 +86,8 @@ def department_from_rules(question: str, decides: str = "patient") -> str | None
     text = normalize(question)
     ages = [_number(match) for match in _AGE.findall(text)]
     adult = bool(ages) and min(ages) >= CHILD_AGE
-    young = any(age < CHILD_AGE for age in ages) or _MONTHS_OLD.search(text)
+    # 「怀孕5个月的」 counts a pregnancy's months, not a baby's
+    young = any(age < CHILD_AGE for age in ages) or (_MONTHS_OLD.search(text) and "孕" not in text)
     if decides == "patient" and not adult and young:
         return CHILD_DEPARTMENT
     for department, patterns in _rules(decides):
