@@ -71,8 +71,7 @@ class DenseIndex:
             seq, written, removed = self.table.changed_since(self._seq)
             if seq != self._seq:
                 self._take(seq, written, removed)
-            graph = self.method(len(self._view.row_of)) == "graph"
-            if self._graph is None and graph and self.graphs:
+            if self._graph is None and self.graphs and self.method(len(self)) == "graph":
                 self._graph = self._open_graph(self.graphs)
 
     def _take(self, seq: int, written: list, removed: list[int]) -> None:
