@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -69,6 +70,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+STOP_WAIT_S = 30  # a server waits up to DRAIN_S for requests, then closes its store
+
+
 class LiveServer:
     """``langzhong serve`` in its own process on loopback."""
 
@@ -83,7 +87,13 @@ class LiveServer:
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "LANGZHONG_HOME": str(home), "LANGZHONG_RATE_LIMIT": "0", **env_vars}
+        env = {
+            **os.environ,
+            "PYTHONFAULTHANDLER": "1",
+            "LANGZHONG_HOME": str(home),
+            "LANGZHONG_RATE_LIMIT": "0",
+            **env_vars,
+        }
         env.pop("LANGZHONG_API_TOKEN", None)
         if token:
             env["LANGZHONG_API_TOKEN"] = token
@@ -108,7 +118,14 @@ class LiveServer:
 
     def stop(self) -> None:
         self.process.terminate()
-        self.process.wait(timeout=10)
+        try:
+            self.process.wait(timeout=STOP_WAIT_S)
+        except subprocess.TimeoutExpired:
+            # Where it hangs: faulthandler writes every thread's stack to the log on SIGABRT.
+            self.process.send_signal(signal.SIGABRT)
+            self.process.wait(timeout=STOP_WAIT_S)
+            tail = self.log.read_text(errors="replace")[-6000:]
+            raise AssertionError(f"the server did not stop in {STOP_WAIT_S} s:\n{tail}") from None
 
 
 API_TOKEN = "test-token-langzhong-1234"

@@ -23,6 +23,9 @@ import uvicorn
 from langzhong.orphans import stop_when_orphaned
 
 APP = "langzhong.web.app:app_from_environment"  # each worker opens the store itself
+# Told to stop, a process gives the requests in flight this long, then closes its store and
+# exits; a worker still there after STOP_GRACE_S is killed.
+DRAIN_S = 5.0
 STOP_GRACE_S = 10.0
 # A worker that dies is replaced, unless workers keep dying: then the server stops.
 RESTARTS_ALLOWED = 5
@@ -51,6 +54,7 @@ def _config(proxies: str) -> uvicorn.Config:
         log_level="warning",
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
+        timeout_graceful_shutdown=DRAIN_S,
     )
 
 
