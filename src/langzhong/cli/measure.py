@@ -29,9 +29,9 @@ from langzhong.evaluation.tasks import TASKS
 from langzhong.knowledge import shipped_graph
 from langzhong.knowledge.cards import other_names
 from langzhong.search.rerank import TranslationReranker
-from langzhong.search.training import Trained, fit_models
 from langzhong.service import CONFIDENCE_FILE, DENSE_CONFIDENCE_FILE, RERANKER_FILE
 from langzhong.text import default_analyzer
+from langzhong.training.models import Trained, fit_models
 
 BASELINE = "bm25s-jieba"
 E5_CACHE = "e5-vectors.npz"  # in the home: vectors an earlier eval made, reused

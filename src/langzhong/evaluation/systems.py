@@ -19,10 +19,9 @@ from langzhong.answer.compose import PAGE_SIZE
 from langzhong.answer.department_model import DepartmentModel
 from langzhong.config import Settings
 from langzhong.core import Article, Section
-from langzhong.evaluation.metrics import Run
+from langzhong.evaluation.metrics import Run, reliability
 from langzhong.evaluation.tasks import Task
 from langzhong.search.confidence import ConfidenceModel
-from langzhong.search.confidence_training import reliability
 from langzhong.search.rerank import TranslationReranker
 
 DEPTH = 100

@@ -2,7 +2,7 @@
 
 A logistic model over what the ranking already knows about each candidate (BM25, the
 translation model, how much of the question the document covers), trained by ``langzhong
-train`` on the train split only (``search/confidence_training.py``) and shipped as
+train`` on the train split only (``training/confidence.py``) and shipped as
 ``data/confidence.npz``. The page shows only hits whose confidence clears ``threshold``.
 """
 

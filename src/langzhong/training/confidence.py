@@ -1,6 +1,6 @@
 """Training the per-hit confidence model and choosing its threshold, on training rows only.
 
-Examples come from the validation fifth of the training rows (``training.py``): each held-out
+Examples come from the validation fifth of the training rows (``models.py``): each held-out
 question, asked both as title + description and as the short title, against an index of every
 training answer, ranked by the reranker fitted on the other four fifths. Positives are the
 question's own answer and the answers of rows with the identical title; negatives are the other
@@ -11,7 +11,6 @@ number of hits shown it kept the same share of relevant answers, with Brier 0.00
 
 from __future__ import annotations
 
-import itertools
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import minimize
 
+from langzhong.evaluation.metrics import reliability
 from langzhong.search.confidence import ConfidenceModel
 
 PAGE = 10
@@ -74,24 +74,6 @@ def cut_figures(
         "kept_ratio": kept / in_top if in_top else 0.0,
         "mean_shown": shown / n,
     }
-
-
-def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = 10) -> list[dict]:
-    """Mean predicted confidence against the observed share of answers, per confidence band."""
-    table = []
-    edges = np.linspace(0, 1, bins + 1)
-    for low, high in itertools.pairwise(edges):
-        inside = (probabilities >= low) & ((probabilities < high) | (high == 1))
-        if inside.any():
-            table.append(
-                {
-                    "band": f"{low:.1f}–{high:.1f}",
-                    "n": int(inside.sum()),
-                    "predicted": round(float(probabilities[inside].mean()), 4),
-                    "observed": round(float(labels[inside].mean()), 4),
-                }
-            )
-    return table
 
 
 def fit_confidence(questions: Sequence[Question]) -> tuple[ConfidenceModel, dict]:

@@ -24,11 +24,11 @@ from langzhong.evaluation.dataset import department_of, split
 from langzhong.evaluation.metrics import evaluate
 from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
-from langzhong.search.confidence_training import Question, fit_confidence
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.searcher import idf_weights
 from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import Analyzer
+from langzhong.training.confidence import Question, fit_confidence
 
 GRID = {
     "blend": (0.0, 0.2, 0.3, 0.4, 0.5, 0.7),  # 0.0 is BM25 alone: the baseline of the grid
