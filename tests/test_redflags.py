@@ -64,6 +64,12 @@ MUST_TRIGGER = {
     "鱼刺卡在喉咙里了": "swallowed-object",
     "被狗咬了要打疫苗吗": "animal-bite",
     "老人摔倒后髋部疼不能走": "fall-hip-pain",
+    "我爸爸血压180头很痛": "very-high-blood-pressure-with-symptoms",
+    "血压190/110头痛得厉害": "very-high-blood-pressure-with-symptoms",
+    "胸口闷，量了血压200": "very-high-blood-pressure-with-symptoms",
+    "高血压180吃什么药": "very-high-blood-pressure",
+    "血压160/125": "very-high-blood-pressure",
+    "低压125高压170怎么办": "very-high-blood-pressure",
 }
 
 MUST_NOT_TRIGGER = [
@@ -124,6 +130,10 @@ MUST_NOT_TRIGGER = [
     "咽喉有异物感",
     "吃药还是打针好",
     "癫痫发作时四肢抽搐口吐白沫",
+    "血压120/80正常吗",
+    "血压从180降到了130",
+    "血压没有180",
+    "18岁血压多少正常",
 ]
 
 
@@ -153,6 +163,14 @@ def test_negation_only_denies_its_own_clause():
     assert red_flags("没有发烧") == ()
     assert red_flags("术后没有发烧") == ()
     assert [f.id for f in red_flags("术后不发烧了，但是伤口流脓")] == ["wound-infection"]
+
+
+def test_a_worse_sign_stands_in_for_the_milder_one():
+    assert [f.id for f in red_flags("我爸爸血压180头很痛")] == [
+        "very-high-blood-pressure-with-symptoms"
+    ]
+    for rule in rules():  # what a rule replaces exists
+        assert set(rule.replaces) <= {other.flag.id for other in rules()}
 
 
 def test_department_from_question_hits_and_emergencies():

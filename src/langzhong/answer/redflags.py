@@ -21,6 +21,7 @@ class Rule:
     flag: RedFlag
     patterns: tuple[re.Pattern[str], ...]
     context: tuple[str, ...]
+    replaces: tuple[str, ...]
 
     def matches(self, text: str) -> bool:
         if self.context and not any(word in text for word in self.context):
@@ -58,6 +59,7 @@ def rules() -> tuple[Rule, ...]:
             ),
             patterns=tuple(re.compile(p) for p in raw["patterns"]),
             context=tuple(normalize(word) for word in raw.get("context", ())),
+            replaces=tuple(raw.get("replaces", ())),
         )
         for raw in load_toml("red_flags.toml")["rule"]
     )
@@ -66,5 +68,7 @@ def rules() -> tuple[Rule, ...]:
 def red_flags(question: str) -> tuple[RedFlag, ...]:
     """The red-flag signs the question describes, the most pressing first."""
     text = normalize(question)
-    found = [rule.flag for rule in rules() if rule.matches(text)]
+    matched = [rule for rule in rules() if rule.matches(text)]
+    replaced = {rule_id for rule in matched for rule_id in rule.replaces}
+    found = [rule.flag for rule in matched if rule.flag.id not in replaced]
     return tuple(sorted(found, key=lambda flag: LEVELS.index(flag.level)))
