@@ -157,6 +157,7 @@ PAGES = {
     "feedback": f"/search?q={SEED_TITLE}&feedback=1",
     "results": f"/search?q={SEED_TITLE}",
     "abstained": "/search?q=怎么做蛋糕",
+    "unsure": "/search?q=婴儿吐奶很频繁怎么办",  # hits, none sure enough to be the best answer
     "crisis": "/search?q=我不想活了",
     "emergency": "/search?q=手术后大小便失禁",
     "article": "/search?q=腰突然直不起来是怎么回事",  # then the first hit is opened
@@ -189,6 +190,10 @@ def test_best_answer_first_and_a_hit_opens_its_section(browser, demo_server, wid
     assert best.bounding_box()["y"] < page.locator(".hit").first.bounding_box()["y"]
     assert "这是因为" in best.locator(".passage").inner_text()
     page.screenshot(path=ARTIFACTS / f"best-answer-{width}.png", full_page=True)
+
+    page.goto(demo_server.url + "/search?q=婴儿吐奶很频繁怎么办")  # nothing on it in the demo
+    assert page.locator(".best").count() == 0 and page.locator(".hit").count() >= 1
+    assert "没有一条把握很大" in page.locator(".unsure").inner_text()
 
     page.goto(demo_server.url + f"/search?q={SEED_TITLE} 肌肉功能恢复")
     path = page.locator(".hit .section-path a").first

@@ -122,6 +122,9 @@ def test_eval_command_writes_the_report(tmp_path):
     for scores in report["systems"].values():
         assert 0 < scores["ndcg@10"] <= 1 and 0 < scores["recall@100"] <= 1
     assert "nDCG@10" in done.stdout
+    precision = report["systems"]["langzhong"]["precision"]
+    assert 0 < precision["best_named"] <= 1 and 0 <= precision["best_right"] <= 1
+    assert "best answer named on" in done.stdout
     assert load_rows(data) == sample
 
 

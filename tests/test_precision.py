@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from langzhong.answer.compose import cards_for
+from langzhong.answer.compose import BEST_ANSWER_CONFIDENCE, cards_for
 from langzhong.answer.department import department_from_rules, suggest_department
 from langzhong.answer.department import shipped_model as shipped_department_model
 from langzhong.answer.redflags import red_flags
@@ -67,6 +67,17 @@ def test_every_shown_hit_clears_the_threshold_and_the_count_says_how_many(demo):
     assert everything.total > answer.total and everything.everything
     assert answer.more == everything.total - answer.total
     assert all(hit.confidence is not None for hit in everything.hits)
+
+
+def test_only_a_sure_first_hit_is_called_the_best_answer(demo):
+    sure = demo.ask(SEED_TITLE)
+    assert sure.best and sure.hits[0].confidence >= BEST_ANSWER_CONFIDENCE
+    # the demo holds nothing on babies: answers on pneumonia and epilepsy pass the threshold
+    unsure = demo.ask("婴儿吐奶很频繁怎么办")
+    assert unsure.hits and not unsure.best
+    assert unsure.hits[0].confidence < BEST_ANSWER_CONFIDENCE
+    assert not demo.ask(SEED_TITLE, everything=True).best  # the whole ranking names none
+    assert not demo.ask("我不想活了").best
 
 
 def test_unanswerable_questions_show_few_hits(demo):
@@ -141,6 +152,7 @@ def test_department_comes_from_who_the_patient_is():
     assert department_from_rules("智齿发炎脸肿了", "body") == "口腔科"
     assert department_from_rules("怀孕5个月的胎儿动得少") == "妇产科"  # not a baby's age
     assert department_from_rules("宝宝8个月大了还不会坐") == "儿科"
+    assert department_from_rules("女儿性早熟怎么办") == "儿科"  # only children have it
     assert department_from_rules("手术后伤口红肿还发烧").startswith("外科")
     flags = red_flags("手术后大小便失禁")
     assert suggest_department("手术后大小便失禁", flags=flags) == "急诊科"

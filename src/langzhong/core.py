@@ -192,6 +192,8 @@ class Answer(_Frozen):
     abstained: bool = False
     crisis: bool = False
     emergency: bool = False
+    # The first hit is sure enough to be shown as the best answer (answer/compose.py).
+    best: bool = False
     everything: bool = False
     total: int = 0
     more: int = 0

@@ -371,6 +371,8 @@ def _print_answer(answer: Answer, page_size: int) -> None:
         return
     if not answer.everything:
         out.print(Text(f"找到 {answer.total} 条相关回答", style="dim"))
+        if answer.page == 1 and not answer.best:
+            out.print(Text("没有一条把握很大，不一定回答了你的问题；请结合医生的意见参考。"))
     for rank, hit in enumerate(answer.hits, start=(answer.page - 1) * page_size + 1):
         out.print(plain(f"{rank}. {hit.title}", style="bold"))
         meta = " · ".join(x for x in (hit.source, hit.date, hit.department) if x)

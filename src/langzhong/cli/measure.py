@@ -334,6 +334,16 @@ def _print_report(report: dict) -> None:
                     f"({p['unanswerable_questions']} questions, target ≤ 1.5)"
                 )
             out.print(line)
+            out.print(
+                f"{name}, best answer named on {p['best_named']:.3f} of the questions: the "
+                f"relevant answer for {p['best_right']:.3f} of them, against "
+                f"{p['first_right_unnamed']:.3f} for the first hit of pages naming none"
+                + (
+                    f"; on {p['unanswerable_best']} unanswerable questions"
+                    if "unanswerable_best" in p
+                    else ""
+                )
+            )
     if "department" in report:
         d = report["department"]
         line = (

@@ -64,8 +64,10 @@ class Langzhong:
         self.other_names = other_names
         self.unanswerable = list(unanswerable)
         self.shown: dict[str, list[str]] = {}
+        self.best: dict[str, bool] = {}  # whether the page names its first hit the best answer
         self.confidences: dict[str, dict[str, float]] = {}
         self.unanswerable_shown: list[int] = []
+        self.unanswerable_best = 0
 
     def run(self, task: Task) -> Run:
         from langzhong.service import Service  # the same wiring as the CLI and the site
@@ -95,12 +97,16 @@ class Langzhong:
                 results = service.searcher.search(text, count=DEPTH)
                 run[qid] = {c.article.id: c.score for c in results.candidates}
                 if self.confidence is not None:
-                    self.shown[qid] = [hit.id for hit in service.ask(text).hits]
+                    answer = service.ask(text)
+                    self.shown[qid] = [hit.id for hit in answer.hits]
+                    self.best[qid] = answer.best
                     self.confidences[qid] = {
                         c.article.id: c.confidence for c in results.candidates if c.confidence
                     }
             if self.confidence is not None:
-                self.unanswerable_shown = [len(service.ask(q).hits) for q in self.unanswerable]
+                pages = [service.ask(q) for q in self.unanswerable]
+                self.unanswerable_shown = [len(page.hits) for page in pages]
+                self.unanswerable_best = sum(page.best for page in pages)
             service.close()
         return run
 
@@ -117,6 +123,7 @@ class Langzhong:
             "kept_ratio": shown / in_top if in_top else 0.0,
             "mean_shown": sum(len(self.shown.get(q, ())) for q in qrels) / n,
         }
+        figures.update(self._best_answer(qrels))
         pairs = [
             (p, doc in qrels[q]) for q, docs in self.confidences.items() for doc, p in docs.items()
         ]
@@ -130,7 +137,25 @@ class Langzhong:
             figures["unanswerable_mean_shown"] = sum(self.unanswerable_shown) / len(
                 self.unanswerable_shown
             )
+            figures["unanswerable_best"] = self.unanswerable_best
         return figures
+
+    def _best_answer(self, qrels: dict[str, dict[str, int]]) -> dict[str, float]:
+        """How often the page names a best answer, and how often that first hit is the relevant
+        answer, against the first hit of the pages that list hits without naming one."""
+        with_hits = [q for q in qrels if self.shown.get(q)]
+        named = [q for q in with_hits if self.best.get(q)]
+        unnamed = [q for q in with_hits if not self.best.get(q)]
+
+        def first_right(questions: list[str]) -> float:
+            right = sum(self.shown[q][0] in qrels[q] for q in questions)
+            return right / len(questions) if questions else 0.0
+
+        return {
+            "best_named": len(named) / max(len(qrels), 1),
+            "best_right": first_right(named),
+            "first_right_unnamed": first_right(unnamed),
+        }
 
 
 def jieba_tokens(text: str) -> list[str]:
