@@ -339,7 +339,8 @@ def _print_report(report: dict) -> None:
                 f"relevant answer for {p['best_right']:.3f} of them, against "
                 f"{p['first_right_unnamed']:.3f} for the first hit of pages naming none"
                 + (
-                    f"; on {p['unanswerable_best']} unanswerable questions"
+                    f"; named on {p['unanswerable_best']} of the "
+                    f"{p['unanswerable_questions']} unanswerable questions"
                     if "unanswerable_best" in p
                     else ""
                 )
