@@ -70,6 +70,22 @@ MUST_TRIGGER = {
     "高血压180吃什么药": "very-high-blood-pressure",
     "血压160/125": "very-high-blood-pressure",
     "低压125高压170怎么办": "very-high-blood-pressure",
+    "吃了花生后嘴唇肿喉咙发紧": "anaphylaxis",
+    "被马蜂蛰了喉咙发紧": "anaphylaxis",
+    "打完针过敏，喘不上气": "anaphylaxis",
+    "被蛇咬了怎么办": "snake-bite",
+    "怀孕七个月突然流血": "bleeding-in-pregnancy",
+    "孕妇肚子疼还流血": "bleeding-in-pregnancy",
+    "两个月宝宝发烧38度5": "young-baby-fever",
+    "20天大的宝宝发烧": "young-baby-fever",
+    "1个多月的宝宝体温38度": "young-baby-fever",
+    "突然剧烈头痛像炸开一样": "sudden-severe-headache",
+    "脖子僵硬还发高烧": "meningitis-signs",
+    "身上出了压不褪色的红点": "meningitis-signs",
+    "突然肚子剧痛": "sudden-severe-abdominal-pain",
+    "肚子硬得像木板": "sudden-severe-abdominal-pain",
+    "被开水烫伤一大片": "serious-burn",
+    "手被硫酸灼伤": "serious-burn",
 }
 
 MUST_NOT_TRIGGER = [
@@ -134,6 +150,18 @@ MUST_NOT_TRIGGER = [
     "血压从180降到了130",
     "血压没有180",
     "18岁血压多少正常",
+    "喉咙肿痛怎么办",
+    "咽喉肿痛吃什么药",
+    "对海鲜过敏能吃虾吗",
+    "青霉素过敏能用头孢吗",
+    "蛇胆能吃吗",
+    "我妹妹最近2个月经常发烧",
+    "宝宝3个月打疫苗后发烧",
+    "1个多月的宝宝体温多少正常",
+    "头痛像针扎一样",
+    "开水烫伤起泡了",
+    "月经出血量大",
+    "孕妇可以吃芒果吗",
 ]
 
 
@@ -169,6 +197,7 @@ def test_a_worse_sign_stands_in_for_the_milder_one():
     assert [f.id for f in red_flags("我爸爸血压180头很痛")] == [
         "very-high-blood-pressure-with-symptoms"
     ]
+    assert [f.id for f in red_flags("过敏喉咙肿了喘不上气")] == ["anaphylaxis"]
     for rule in rules():  # what a rule replaces exists
         assert set(rule.replaces) <= {other.flag.id for other in rules()}
 
