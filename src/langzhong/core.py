@@ -181,7 +181,8 @@ class Answer(_Frozen):
     other ranked documents, which ``everything`` (``all=true``) lists page by page, each with its
     confidence. ``abstained``: no document answers the question confidently. ``crisis``: the
     question speaks of suicide or self-harm, and only help is shown. ``emergency``: it names an
-    emergency sign, and only the call-120 notice (and the department) is shown.
+    emergency sign, and only the call-120 notice (and the department) is shown. ``best``: the
+    first hit is sure enough to be shown as the best answer; otherwise none is named.
     """
 
     query: str
@@ -192,7 +193,6 @@ class Answer(_Frozen):
     abstained: bool = False
     crisis: bool = False
     emergency: bool = False
-    # The first hit is sure enough to be shown as the best answer (answer/compose.py).
     best: bool = False
     everything: bool = False
     total: int = 0
