@@ -13,11 +13,9 @@ PACKAGE = Path(langzhong.__file__).parent
 MEASUREMENT = {"training", "evaluation", "benchmark"}
 FRONT = {"service", "web", "cli"}
 # Each room and the rooms it must never import (besides measurement, for product rooms).
+BEFORE_SEARCH = ("core", "text", "embed", "store", "index", "ingest", "crawl", "knowledge")
 NEVER = {
-    **{room: {"search", "answer"} | FRONT for room in ("core", "text", "store", "index", "ingest")},
-    "embed": {"search", "answer"} | FRONT,
-    "crawl": {"search", "answer"} | FRONT,
-    "knowledge": {"search", "answer"} | FRONT,
+    **{room: {"search", "answer"} | FRONT for room in BEFORE_SEARCH},
     "search": {"answer"} | FRONT,
     "answer": FRONT,
     "service": {"web", "cli"},

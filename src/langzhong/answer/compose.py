@@ -40,6 +40,11 @@ def to_hit(candidate: Candidate, weights: dict[str, float], query: str = "") -> 
     )
 
 
+def _sure(hit: Hit) -> bool:
+    """Whether a hit may be shown as the best answer (no confidence: no model to ask)."""
+    return hit.confidence is None or hit.confidence >= BEST_ANSWER_CONFIDENCE
+
+
 def cards_for(query: str) -> tuple[KnowledgeCard, ...]:
     """The knowledge cards of the illnesses and drugs the question names; a children's illness
     named by its general name (羊角风 for 小儿癫痫) only when the question is about a child."""
@@ -69,9 +74,7 @@ def compose(query: str, results: Results, page: int = 1, everything: bool = Fals
     else:
         shown = results.candidates if everything or not abstained else ()
     hits = tuple(to_hit(c, results.term_weights, query) for c in shown)
-    first = hits[0].confidence if hits else None
-    best = bool(hits) and not everything and page <= 1 and not abstained
-    best = best and (first is None or first >= BEST_ANSWER_CONFIDENCE)  # None: no model to ask
+    best = bool(hits) and not everything and page <= 1 and _sure(hits[0])
     cards = () if alone else cards_for(query)
     return Answer(
         query=query,
