@@ -24,12 +24,13 @@ import tempfile
 import threading
 import time
 import urllib.parse
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
 import httpx
 
-WARM_UP_S = 5.0
+WARM_UP_S = 5.0  # at most; a shorter measurement warms up for as long as it lasts
 
 
 def process_tree(pid: int) -> list[int]:
@@ -186,6 +187,19 @@ def run(
 ) -> dict:
     """``python_load``: use the Python generator even where wrk is installed; ``dense``: the
     server searches with e5 too; ``settings``: more of its environment (another engine)."""
+    return run_levels(seconds, [concurrency], home, python_load, dense, settings)[concurrency]
+
+
+def run_levels(
+    seconds: float,
+    levels: Sequence[int],
+    home: Path,
+    python_load: bool = False,
+    dense: bool = False,
+    settings: dict[str, str] | None = None,
+) -> dict[int, dict]:
+    """``run`` at each concurrency of ``levels`` in turn, on one server: each level is warmed
+    up at its own concurrency first; a level's peak memory is the server's peak so far."""
     port = _free_port()
     env = {
         **os.environ,
@@ -201,6 +215,7 @@ def run(
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}/api/search"
+    results = {}
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -218,32 +233,35 @@ def run(
                 script = Path(tmp) / "questions.lua"
                 base = f"http://127.0.0.1:{port}"
 
-                def load(duration: float) -> dict:
+                def load(duration: float, concurrency: int) -> dict:
                     return _wrk(base, questions, concurrency, duration, script)
             else:
 
-                def load(duration: float) -> dict:
+                def load(duration: float, concurrency: int) -> dict:
                     return _python_load(url, questions, concurrency, duration)
 
-            # Warm up at the measured concurrency: the server's threads (and their memory)
-            # exist before the baseline is read, so growth means growth, not start-up.
-            load(WARM_UP_S)
-            rss_start = _memory_mb(server.pid)
-            result = load(seconds)
-        rss_end = _memory_mb(server.pid)
-        rss_peak = _memory_mb(server.pid, "VmHWM")
+            for concurrency in levels:
+                # Warm up at the measured concurrency: the server's threads (and their memory)
+                # exist before the baseline is read, so growth means growth, not start-up.
+                load(min(WARM_UP_S, seconds), concurrency)
+                rss_start = _memory_mb(server.pid)
+                result = load(seconds, concurrency)
+                rss_end = _memory_mb(server.pid)
+                results[concurrency] = {
+                    **result,
+                    "concurrency": concurrency,
+                    "server_processes": server_processes,
+                    "rss_mb_after_warm_up": round(rss_start, 1),
+                    "rss_mb_at_end": round(rss_end, 1),
+                    "rss_growth_pct": (
+                        round((rss_end / rss_start - 1) * 100, 1) if rss_start else None
+                    ),
+                    "rss_mb_peak": round(_memory_mb(server.pid, "VmHWM"), 1),
+                }
     finally:
         server.terminate()
         server.wait(timeout=30)
-    return {
-        **result,
-        "concurrency": concurrency,
-        "server_processes": server_processes,
-        "rss_mb_after_warm_up": round(rss_start, 1),
-        "rss_mb_at_end": round(rss_end, 1),
-        "rss_growth_pct": round((rss_end / rss_start - 1) * 100, 1) if rss_start else None,
-        "rss_mb_peak": round(rss_peak, 1),
-    }
+    return results
 
 
 def main(argv: list[str] | None = None) -> None:

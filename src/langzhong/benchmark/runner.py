@@ -179,7 +179,7 @@ def run_bench(
 ) -> dict:
     """``dense``: langzhong with e5 retrieval too (``langzhong+e5``), its HTTP load beside the
     lexical one's; ``milvus_uri``: langzhong on that Milvus too (``langzhong (milvus)``)."""
-    from langzhong.benchmark.http import run as load
+    from langzhong.benchmark.http import run_levels
 
     with (work / "docs.jsonl").open("w", encoding="utf-8") as lines:
         for doc in corpus.docs:
@@ -228,9 +228,14 @@ def run_bench(
     for name, (where, with_e5, settings) in runs.items():
         key = "http" if name == "langzhong" else f"http_{name}"
         report[key] = {}
-        for concurrency in HTTP_CONCURRENCY if http_seconds > 0 else ():
-            on_step(f"{key}: concurrency {concurrency} for {http_seconds:g} s")
-            result = load(http_seconds, concurrency, where, dense=with_e5, settings=settings)
+        if http_seconds <= 0:
+            continue
+        levels = ", ".join(map(str, HTTP_CONCURRENCY))
+        on_step(f"{key}: concurrency {levels}, {http_seconds:g} s each, on one server")
+        measured = run_levels(
+            http_seconds, HTTP_CONCURRENCY, where, dense=with_e5, settings=settings
+        )
+        for concurrency, result in measured.items():
             report[key][f"c{concurrency}"] = {
                 k: result[k]
                 for k in (
