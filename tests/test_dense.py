@@ -17,6 +17,7 @@ from langzhong.embed.base import QUESTION_CHARS
 from langzhong.index.dense import DenseIndex
 from langzhong.index.embedding import Embedding, article_text
 from langzhong.search.dense import DenseSearch
+from langzhong.search.rerank import join_nearest
 from langzhong.service import Service
 from langzhong.store import ArticleStore
 from langzhong.store.vectors import VectorTable
@@ -211,6 +212,14 @@ def test_search_finds_by_meaning_what_shares_no_word_with_the_question(e5_servic
     assert e5_service.index.search(e5_service.analyzer.terms(question), 10) == []
     results = e5_service.searcher.search(question)
     assert [c.article.id for c in results.candidates][:1] == ["fever"]
+
+
+def test_a_document_e5_finds_joins_the_head_once():
+    # BM25 ranked 1-4; e5 found 3 (deeper in BM25's list), 1 (in the head) and 5 (not there).
+    ranked = [(1, 9.0), (2, 8.0), (3, 7.0), (4, 6.0)]
+    joined_ranking, joined = join_nearest(ranked, 2, [3, 1, 5, 5])
+    assert joined == [3, 5]
+    assert joined_ranking == [(1, 9.0), (2, 8.0), (3, 0.0), (5, 0.0), (4, 6.0)]
 
 
 def test_an_api_write_has_its_vector_when_the_call_returns(e5_service):

@@ -67,6 +67,8 @@ def test_every_shown_hit_clears_the_threshold_and_the_count_says_how_many(demo):
     assert everything.total > answer.total and everything.everything
     assert answer.more == everything.total - answer.total
     assert all(hit.confidence is not None for hit in everything.hits)
+    ranking = [c.article.id for c in demo.searcher.search("高血压能吃党参吗").candidates]
+    assert len(ranking) == len(set(ranking))  # e5's finds join the head once, not twice
 
 
 def test_only_a_sure_first_hit_is_called_the_best_answer(demo):

@@ -103,6 +103,19 @@ class TranslationReranker:
         return [(head[i][0], float(blend[i])) for i in order] + tail
 
 
+def join_nearest(
+    ranked: Sequence[tuple[int, float]], depth: int, nearest: Sequence[int]
+) -> tuple[list[tuple[int, float]], list[int]]:
+    """BM25's ``ranked`` (key, score) with the ``nearest`` keys e5 found joined to its first
+    ``depth`` (the head, scored 0 by BM25), and those that joined. A joined document leaves
+    any place it had further down BM25's list: every document is ranked once."""
+    taken = {key for key, _ in ranked[:depth]}
+    joined = [key for key in dict.fromkeys(nearest) if key not in taken]
+    joining = set(joined)
+    rest = [(key, score) for key, score in ranked[depth:] if key not in joining]
+    return [*ranked[:depth], *((key, 0.0) for key in joined), *rest], joined
+
+
 def filled(dense: np.ndarray) -> np.ndarray:
     """Cosines with the lowest one given to candidates without a vector (nothing known for
     them is no evidence in their favour)."""

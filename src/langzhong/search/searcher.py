@@ -12,7 +12,7 @@ from langzhong.core import Article
 from langzhong.index import LexicalIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
 from langzhong.search.dense import DenseSearch
-from langzhong.search.rerank import TranslationReranker
+from langzhong.search.rerank import TranslationReranker, join_nearest
 from langzhong.store import ArticleStore
 from langzhong.text import Analyzer
 
@@ -176,17 +176,15 @@ class Searcher:
     ) -> tuple[list[tuple[int, float]], np.ndarray | None]:
         """The reranker's order, and each candidate's confidence (0 below the reranked head).
 
-        With the question's e5 vector, its nearest documents join BM25's head (scored 0 by
-        BM25) and every head candidate gets its cosine.
+        With the question's e5 vector, its nearest documents join BM25's head (``join_nearest``)
+        and every head candidate gets its cosine.
         """
         assert self.reranker is not None
         head = [key for key, _ in ranked[:depth]]
         dense = None
         if question is not None and self.dense is not None:
-            taken = set(head)
             nearest = self.dense.index.nearest(question, self.reranker.model.dense_depth)
-            joined = [key for key, _ in nearest if key not in taken]
-            ranked = [*ranked[:depth], *((key, 0.0) for key in joined), *ranked[depth:]]
+            ranked, joined = join_nearest(ranked, depth, [key for key, _ in nearest])
             head += joined
             dense = self.dense.index.similarities(question, head)
         if not head:

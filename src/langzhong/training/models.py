@@ -24,7 +24,7 @@ from langzhong.evaluation.dataset import department_of, split
 from langzhong.evaluation.metrics import evaluate
 from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
-from langzhong.search.rerank import TranslationReranker
+from langzhong.search.rerank import TranslationReranker, join_nearest
 from langzhong.search.searcher import idf_weights
 from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import Analyzer
@@ -204,11 +204,9 @@ def _candidates(
         return ranked, docs, None
     sims = matrix @ stage.question
     head = [key for key, _ in ranked[: model.depth]]
-    taken = set(head)
-    nearest = np.argsort(-sims)[: model.dense_depth] + 1
-    joined = [int(key) for key in nearest if int(key) not in taken]
+    nearest = (np.argsort(-sims)[: model.dense_depth] + 1).tolist()
+    ranked, joined = join_nearest(ranked, model.depth, nearest)
     found = index.doc_term_hashes(joined)
-    ranked = [*ranked[: model.depth], *((key, 0.0) for key in joined), *ranked[model.depth :]]
     docs = [*docs, *(found[key] for key in joined)]
     dense = sims[np.array([*head, *joined], np.int64) - 1]
     return ranked, docs, dense
