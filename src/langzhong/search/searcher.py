@@ -19,16 +19,37 @@ from langzhong.text import Analyzer
 MAX_CANDIDATES = 100  # the deepest page of results anyone is shown
 NO_TERMS = np.zeros(0, np.uint64)
 SYNONYM_DIVISOR = 2  # a synonym's word weighs this much less than the patient's own words
+# A word in more than this share of the documents barely moves BM25 (its IDF is below log 5),
+# yet tantivy walks its whole posting list: where that list is long (LONG_LIST documents), the
+# first stage leaves it out, while the reranker and the confidence features still read it. In
+# smaller indexes it costs little and leaving it out cost quality (docs/engine.md).
+COMMON_SHARE = 0.2
+LONG_LIST = 50_000
 # How much the question's terms point to each candidate's department label (None: unlabelled)
 DepartmentLift = Callable[[list[str], list[str | None]], np.ndarray]
 
 
 def idf_weights(index: LexicalIndex, terms: list[str]) -> dict[str, float]:
     """BM25's inverse document frequency, so rare words count for more in passages too."""
-    total, freqs = index.term_stats(terms)
+    return idf_of(terms, *index.term_stats(terms))
+
+
+def idf_of(terms: list[str], total: int, freqs: dict[str, int]) -> dict[str, float]:
+    """``idf_weights`` from the index's counts (``LexicalIndex.term_stats``)."""
     return {
         t: math.log(1 + (total - freqs.get(t, 0) + 0.5) / (freqs.get(t, 0) + 0.5)) for t in terms
     }
+
+
+def first_stage_terms(terms: list[str], total: int, freqs: dict[str, int]) -> list[str]:
+    """The words BM25's first stage searches: ``terms`` but those in more than COMMON_SHARE of
+    the ``total`` documents and in more than LONG_LIST, as long as one word the index holds is
+    left (else all of them). ``freqs``: each word's document count (``LexicalIndex.term_stats``;
+    absent words miss)."""
+    common = {t for t in terms if freqs.get(t, 0) > max(COMMON_SHARE * total, LONG_LIST)}
+    if not any(t in freqs for t in terms if t not in common):
+        return terms
+    return [t for t in terms if t not in common]
 
 
 @dataclass(frozen=True)
@@ -127,9 +148,12 @@ class Searcher:
 
     def _rank(self, query: str) -> _Ranked:
         terms = self.query_terms(query)
-        weights = idf_weights(self.index, list(dict.fromkeys(terms)))
+        distinct = list(dict.fromkeys(terms))
+        total, freqs = self.index.term_stats(distinct)
+        weights = idf_of(distinct, total, freqs)
         depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
-        ranked = self.index.search(self._with_synonyms(query, terms), max(depth, MAX_CANDIDATES))
+        searched = first_stage_terms(self._with_synonyms(query, terms), total, freqs)
+        ranked = self.index.search(searched, max(depth, MAX_CANDIDATES))
         # A question with no word to search (all filler or unknown) is not one e5 should guess at.
         question = self._question_vector(query) if terms else None
         model = self.confidence

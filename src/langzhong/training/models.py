@@ -25,7 +25,7 @@ from langzhong.evaluation.metrics import evaluate
 from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
 from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
 from langzhong.search.rerank import TranslationReranker, join_nearest
-from langzhong.search.searcher import idf_weights
+from langzhong.search.searcher import first_stage_terms, idf_weights
 from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import Analyzer
 from langzhong.training.confidence import Question, fit_confidence
@@ -139,7 +139,8 @@ def _validation(
             stages = []
             for text, question in zip(texts, questions, strict=True):
                 terms = analyzer.terms(text)  # repeats kept, as the searcher does
-                ranked = index.search(terms, deepest)
+                searched = first_stage_terms(terms, *index.term_stats(list(dict.fromkeys(terms))))
+                ranked = index.search(searched, deepest)
                 docs = index.doc_term_hashes([k for k, _ in ranked])
                 stages.append(_Stage(terms, ranked, [docs[k] for k, _ in ranked], question))
             return stages
