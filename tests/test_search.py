@@ -1,3 +1,5 @@
+import pytest
+
 from langzhong.config import Settings
 from langzhong.core import Hit
 from langzhong.search import searcher
@@ -52,22 +54,27 @@ def test_pages_of_results(service, tmp_path):
     assert not {h.id for h in first.hits} & {h.id for h in third.hits}
 
 
-def test_a_word_in_most_documents_is_left_out_of_the_first_stage(tmp_path, monkeypatch):
-    monkeypatch.setenv("LANGZHONG_DENSE", "off")  # e5's nearest would join every document
-    service = Service(Settings.load(tmp_path / "home"))
-    try:
-        for i in range(9):
-            (tmp_path / f"{i}.txt").write_text(f"头痛问题{i}\n头痛的第{i}种情况说明。", "utf-8")
-        (tmp_path / "9.txt").write_text("头痛伴恶心\n头痛时恶心想吐的原因。", "utf-8")
-        service.ingest([tmp_path])
-        # In a small index every word is searched: a short list costs nothing.
-        assert service.ask("头痛恶心", everything=True).total == 10
-        monkeypatch.setattr(searcher, "LONG_LIST", 5)  # as long a list as a big index's
-        # 头痛 is in every document: only 恶心 picks the candidates, and its document is first.
-        found = service.ask("头痛恶心", everything=True)
-        assert (found.total, found.hits[0].title) == (1, "头痛伴恶心")
-        # With no other word the index holds, the common word is searched after all.
-        assert service.ask("头痛眩晕", everything=True).total == 10
-        assert service.ask("头痛", everything=True).total == 10
-    finally:
-        service.close()
+@pytest.fixture
+def words_only(tmp_path, monkeypatch) -> Service:
+    """A service that searches by words alone: e5's nearest would join every document."""
+    monkeypatch.setenv("LANGZHONG_DENSE", "off")
+    opened = Service(Settings.load(tmp_path / "home"))
+    yield opened
+    opened.close()
+
+
+def test_a_word_in_most_documents_is_left_out_of_the_first_stage(words_only, tmp_path, monkeypatch):
+    service = words_only
+    for i in range(9):
+        (tmp_path / f"{i}.txt").write_text(f"头痛问题{i}\n头痛的第{i}种情况说明。", "utf-8")
+    (tmp_path / "9.txt").write_text("头痛伴恶心\n头痛时恶心想吐的原因。", "utf-8")
+    service.ingest([tmp_path])
+    # In a small index every word is searched: a short list costs nothing.
+    assert service.ask("头痛恶心", everything=True).total == 10
+    monkeypatch.setattr(searcher, "LONG_LIST", 5)  # as long a list as a big index's
+    # 头痛 is in every document: only 恶心 picks the candidates, and its document is first.
+    found = service.ask("头痛恶心", everything=True)
+    assert (found.total, found.hits[0].title) == (1, "头痛伴恶心")
+    # With no other word the index holds, the common word is searched after all.
+    assert service.ask("头痛眩晕", everything=True).total == 10
+    assert service.ask("头痛", everything=True).total == 10
