@@ -4,14 +4,18 @@ import dataclasses
 import gzip
 import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import run_cli
 
+from langzhong.cli.measure import bundled_data
 from langzhong.evaluation.dataset import load_rows, split
+from langzhong.evaluation.harness import load_task
+from langzhong.evaluation.judged import answer_key, judged_cut, load_judgements
 from langzhong.evaluation.metrics import evaluate
-from langzhong.evaluation.tasks import build_task
+from langzhong.evaluation.tasks import Task, build_task
 from langzhong.search.rerank import TranslationReranker
 from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import term_hashes
@@ -126,6 +130,64 @@ def test_eval_command_writes_the_report(tmp_path):
     assert 0 < precision["best_named"] <= 1 and 0 <= precision["best_right"] <= 1
     assert "best answer named on" in done.stdout
     assert load_rows(data) == sample
+
+
+def test_judged_answers_measure_the_cut_by_what_answers_not_by_the_label(tmp_path):
+    task = Task(
+        "qa-retrieval",
+        queries={"q0": "拉肚子怎么办 拉肚子三天了", "q1": "头痛怎么办 头痛两天"},
+        corpus={"d0": "注意补液。", "d1": "口服补液盐。", "d2": "偏头痛时应休息。"},
+        qrels={"q0": {"d0": 1}, "q1": {"d2": 1}},
+    )
+    lines = [
+        {
+            "question": "拉肚子怎么办 拉肚子三天了",
+            "judged": [
+                {"answer": answer_key("注意补液。"), "starts": "注意", "answers": True},
+                {"answer": answer_key("口服补液盐。"), "starts": "口服", "answers": True},
+            ],
+        },
+        {
+            "question": "头痛怎么办 头痛两天",
+            "judged": [
+                {"answer": answer_key("偏头痛时应休息。"), "starts": "偏头痛", "answers": False},
+            ],
+        },
+        {
+            "question": "another split's question",
+            "judged": [
+                {"answer": answer_key("注意补液。"), "starts": "注意", "answers": True},
+            ],
+        },
+    ]
+    path = tmp_path / "judged.jsonl"
+    path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
+    judged = load_judgements(path, task)
+    assert judged == {"q0": {"d0": True, "d1": True}, "q1": {"d2": False}}
+    # q0's page shows the other answer that helps, not its labelled one; q1 shows one unread
+    figures = judged_cut(
+        judged, {"q0": ["d1", "d0"], "q1": ["d2", "d0"]}, {"q0": ["d1"], "q1": ["d0"]}
+    )
+    assert figures["questions"] == 2
+    assert (figures["answer_in_top10"], figures["answer_shown"], figures["kept_ratio"]) == (
+        0.5,
+        0.5,
+        1,
+    )
+    assert (figures["mean_shown"], figures["shown_that_answer"], figures["shown_unjudged"]) == (
+        1,
+        0.5,
+        0.5,
+    )
+
+
+def test_the_shipped_judgements_are_of_the_bundled_test_questions_and_their_corpus():
+    task, _, _ = load_task("qa-retrieval", bundled_data())
+    path = Path("tests/data/judged-qa.jsonl")
+    entries = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    judged = load_judgements(path, task)
+    assert len(judged) == len(entries) >= 50
+    assert [len(judged[q]) for q in judged] == [len(e["judged"]) for e in entries]
 
 
 def test_eval_refuses_train_without_test(tmp_path):

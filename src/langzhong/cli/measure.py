@@ -25,6 +25,7 @@ from langzhong.evaluation.dense import (
 )
 from langzhong.evaluation.departments import department_accuracy
 from langzhong.evaluation.harness import load_task, run_eval
+from langzhong.evaluation.judged import load_judgements
 from langzhong.evaluation.knowledge import knowledge_accuracy
 from langzhong.evaluation.systems import PEERS, Dense, Langzhong, System
 from langzhong.evaluation.tasks import TASKS
@@ -144,6 +145,12 @@ def _print_grid(grid: list[dict], what: str = "reranker weights") -> None:
     help="Questions the corpus cannot answer, one a line: how many hits they are shown "
     "(default: tests/data/unanswerable.txt of a source checkout, when there is one).",
 )
+@click.option(
+    "--judged",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Answers judged by hand, a JSON line per question (default: tests/data/judged-qa.jsonl "
+    "of a source checkout): the cut measured against them too.",
+)
 @click.option("--json", "json_out", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--no-peers", is_flag=True, help="Measure langzhong alone.")
 @click.option(
@@ -162,6 +169,7 @@ def evaluate(
     test_path: Path | None,
     model: Path | None,
     unanswerable: Path | None,
+    judged: Path | None,
     json_out: Path | None,
     no_peers: bool,
     dense: bool,
@@ -184,8 +192,10 @@ def evaluate(
     err.print(f"{task.name}: {len(task.queries)} queries, {len(task.corpus)} documents")
     vectors = _e5_vectors(ctx.obj.home / E5_CACHE) if dense else None
     trained = _fit(train_rows, vectors)
-    unanswerable = unanswerable or _checkout_unanswerable()
+    unanswerable = unanswerable or _checkout_file("unanswerable.txt")
     questions = _lines(unanswerable) if unanswerable else []
+    judged = judged or _checkout_file("judged-qa.jsonl")
+    judgements = load_judgements(judged, task) if judged else {}
     reranker = TranslationReranker(trained.reranker)
     with_e5 = vectors is not None and trained.dense_confidence is not None
     lexical = Remembered(
@@ -195,6 +205,7 @@ def evaluate(
             questions,
             name="langzhong" + ("-lexical" * with_e5),
             departments=trained.departments,
+            judged=judgements,
         )
     )
     systems: list[System] = [lexical]
@@ -206,6 +217,7 @@ def evaluate(
             dense=True,
             dense_confidence=trained.dense_confidence,
             departments=trained.departments,
+            judged=judgements,
         )
         systems.insert(0, ours)
     systems += [
@@ -302,9 +314,9 @@ def _knowledge_eval(json_out: Path | None) -> None:
 CHECKOUT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
 
 
-def _checkout_unanswerable() -> Path | None:
-    """tests/data/unanswerable.txt beside the package, in a source checkout."""
-    path = CHECKOUT_DATA / "unanswerable.txt"
+def _checkout_file(name: str) -> Path | None:
+    """tests/data/``name`` beside the package, in a source checkout."""
+    path = CHECKOUT_DATA / name
     return path if path.is_file() else None
 
 
@@ -365,6 +377,15 @@ def _print_report(report: dict) -> None:
                     else ""
                 )
             )
+            if p.get("judged", {}).get("questions"):
+                j = p["judged"]
+                out.print(
+                    f"{name}, against answers judged by hand ({j['questions']} questions): an "
+                    f"answer among the shown hits {j['answer_shown']:.3f} vs "
+                    f"{j['answer_in_top10']:.3f} in the uncut top 10 (ratio {j['kept_ratio']:.3f})"
+                    f"; {j['shown_that_answer']:.3f} of the shown hits answer, "
+                    f"{j['shown_unjudged']:.3f} were never judged"
+                )
     if "department" in report:
         d = report["department"]
         line = (

@@ -19,6 +19,7 @@ from langzhong.answer.compose import PAGE_SIZE
 from langzhong.answer.department_model import DepartmentModel
 from langzhong.config import Settings
 from langzhong.core import Article, Section
+from langzhong.evaluation.judged import Judgements, judged_cut
 from langzhong.evaluation.metrics import Run, reliability
 from langzhong.evaluation.tasks import Task
 from langzhong.search.confidence import ConfidenceModel
@@ -44,6 +45,7 @@ class Langzhong:
     (knowledge/, measured in docs/knowledge.md; off in the product). ``dense``: with e5
     retrieval (the dense extra), its cut by ``dense_confidence``. ``departments``: the department
     model trained with them (a confidence feature; the documents carry their rows' labels).
+    ``judged``: answers judged by hand for some questions, a second measure of the cut.
     """
 
     def __init__(
@@ -56,8 +58,10 @@ class Langzhong:
         dense: bool = False,
         dense_confidence: ConfidenceModel | None = None,
         departments: DepartmentModel | None = None,
+        judged: Judgements | None = None,
     ) -> None:
         self.reranker, self.name = reranker, name
+        self.judged = judged or {}
         self.departments = departments
         self.dense = dense
         self.confidence = dense_confidence if dense else confidence
@@ -124,6 +128,8 @@ class Langzhong:
             "mean_shown": sum(len(self.shown.get(q, ())) for q in qrels) / n,
         }
         figures.update(self._best_answer(qrels))
+        if self.judged:
+            figures["judged"] = judged_cut(self.judged, top10, self.shown)
         pairs = [
             (p, doc in qrels[q]) for q, docs in self.confidences.items() for doc, p in docs.items()
         ]
