@@ -185,9 +185,13 @@ def test_the_shipped_judgements_are_of_the_bundled_test_questions_and_their_corp
     task, _, _ = load_task("qa-retrieval", bundled_data())
     path = Path("tests/data/judged-qa.jsonl")
     entries = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+    assert len(entries) >= 100
     judged = load_judgements(path, task)
-    assert len(judged) == len(entries) >= 50
-    assert [len(judged[q]) for q in judged] == [len(e["judged"]) for e in entries]
+    questions = {task.queries[qid] for qid in judged}
+    assert questions == {entry["question"] for entry in entries}  # every one is a test question
+    for qid, verdicts in judged.items():
+        entry = next(e for e in entries if e["question"] == task.queries[qid])
+        assert len(verdicts) == len(entry["judged"])  # and every answer judged is in the corpus
 
 
 def test_eval_refuses_train_without_test(tmp_path):

@@ -26,20 +26,21 @@ def answer_key(text: str) -> str:
 def load_judgements(path: Path, task: Task) -> Judgements:
     """The file's judgements of ``task``'s questions and documents (by text; the others are left
     out: another split or task asks other questions)."""
-    qid_of = {text: qid for qid, text in task.queries.items()}
+    qids_of: dict[str, list[str]] = {}  # two patients may ask in the very same words
+    for qid, text in task.queries.items():
+        qids_of.setdefault(text, []).append(qid)
     doc_of = {answer_key(text): doc for doc, text in task.corpus.items()}
     judged: Judgements = {}
     for line in path.read_text("utf-8").splitlines():
         if not line.strip():
             continue
         entry = json.loads(line)
-        qid = qid_of.get(entry["question"])
         verdicts = {
             doc_of[item["answer"]]: bool(item["answers"])
             for item in entry["judged"]
             if item["answer"] in doc_of
         }
-        if qid and verdicts:
+        for qid in qids_of.get(entry["question"], []) if verdicts else []:
             judged[qid] = verdicts
     return judged
 
