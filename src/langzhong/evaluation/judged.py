@@ -3,8 +3,8 @@ confidence cut beside the dataset's labels, which count only the question's own 
 identical titles) as relevant, so every other answer that helps counts as a miss.
 
 Each line of a judgement file is ``{"question": text, "judged": [{"answer": key, "starts":
-first characters, "answers": bool}, ...]}``, ``key`` being ``answer_key`` of the answer's text,
-so the file holds whatever split names the documents.
+first characters, "answers": bool}, ...]}``, ``key`` being ``answer_key`` of the answer's text:
+questions and answers are found by their text, whatever ids a split gives them.
 """
 
 from __future__ import annotations
