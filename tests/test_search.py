@@ -1,3 +1,5 @@
+from collections.abc import Iterator
+
 import pytest
 
 from langzhong.config import Settings
@@ -55,7 +57,7 @@ def test_pages_of_results(service, tmp_path):
 
 
 @pytest.fixture
-def words_only(tmp_path, monkeypatch) -> Service:
+def words_only(tmp_path, monkeypatch) -> Iterator[Service]:
     """A service that searches by words alone: e5's nearest would join every document."""
     monkeypatch.setenv("LANGZHONG_DENSE", "off")
     opened = Service(Settings.load(tmp_path / "home"))
