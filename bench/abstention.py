@@ -44,13 +44,13 @@ def main(path: Path = DEFAULT) -> None:
         data = Path(tmp) / "corpus.jsonl"
         data.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in corpus), "utf-8")
         service = Service(Settings.load(Path(tmp) / "home"))
-        service.ingest([data])
+        service.writing.ingest([data])
         print(f"{'questions':>18} {'answered':>9} {'hits shown':>11} {'cut alone':>10}")
         for name, questions in (
             ("held-out titles", [r["title"] for r in held]),
             ("off-topic", OFF_TOPIC),
         ):
-            answers = [service.ask(q) for q in questions]
+            answers = [service.asking.ask(q) for q in questions]
             confident = [service.searcher.search(q, confident=True).total for q in questions]
             answered = sum(not a.abstained for a in answers) / len(answers)
             shown = sum(len(a.hits) for a in answers) / len(answers)

@@ -16,23 +16,22 @@ import time
 from pathlib import Path
 
 from langzhong.benchmark.corpus import as_articles, build_corpus
-from langzhong.cli.measure import bundled_data
 from langzhong.config import Settings
-from langzhong.evaluation.dataset import load_rows
+from langzhong.evaluation.dataset import bundled_data, load_rows
 from langzhong.service import Service
 
 
 def embed_timed(home: Path, docs: list, ray_address: str | None) -> dict:
     os.environ["LANGZHONG_DENSE"] = "off"  # written without vectors: all pending
     writer = Service(Settings.load(home))
-    writer.write_articles(as_articles(docs))
+    writer.writing.write_articles(as_articles(docs))
     writer.close()
     os.environ["LANGZHONG_DENSE"] = "on"
     service = Service(Settings.load(home))
     started = time.perf_counter()
-    done = service.embed(ray_address=ray_address)
+    done = service.vectors.embed(ray_address=ray_address)
     seconds = time.perf_counter() - started
-    counts = service.vector_counts()
+    counts = service.vectors.counts()
     service.close()
     return {
         "where": f"Ray cluster at {ray_address}" if ray_address else "local threads",

@@ -4,7 +4,7 @@ Usage: python bench/shared_store.py --store-url postgresql://… [--docs 100000]
                                     [--json OUT]
 The database named must be empty (it is filled). For each store, in this order: ingest DOCS
 documents of `langzhong bench`'s corpus through the product's writer (tantivy index, e5 off),
-then ask QUERIES of its questions through ``Service.ask``. Reports ingest documents/s, ask
+then ask QUERIES of its questions through ``Service.asking``. Reports ingest documents/s, ask
 p50/p95/p99, the store's size (the file, or ``pg_database_size``) and per million documents,
 and the check a server on a shared store makes before every search (``Indexer.behind``).
 Run both on a quiet machine: the figures are wall-clock.
@@ -22,21 +22,20 @@ from pathlib import Path
 
 from langzhong.benchmark.corpus import as_articles, build_corpus
 from langzhong.benchmark.runner import percentiles
-from langzhong.cli.measure import bundled_data
 from langzhong.config import Settings
-from langzhong.evaluation.dataset import load_rows
+from langzhong.evaluation.dataset import bundled_data, load_rows
 from langzhong.service import Service
 
 
 def _measure(settings: Settings, docs: list, queries: list) -> dict:
     service = Service(settings)
     started = time.perf_counter()
-    service.write_articles(as_articles(docs))
+    service.writing.write_articles(as_articles(docs))
     ingest_s = time.perf_counter() - started
     latencies = []
     for _, text in queries:
         began = time.perf_counter()
-        service.ask(text)
+        service.asking.ask(text)
         latencies.append(time.perf_counter() - began)
     checks = []
     for _ in range(1000):

@@ -19,11 +19,19 @@ import pickle
 import re
 import tarfile
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from pathlib import Path
 
+import ahocorasick
 import jieba
 
+from langzhong.knowledge.cleaning import (
+    Vocabulary,
+    clean_disease,
+    clean_drug,
+    is_sign_code,
+    rules,
+    spelling_key,
+)
 from langzhong.text import normalize
 
 SDIST_SHA256 = "f9ef3704c19b767973f58f4c3bd50bf46ea175b4859184f4b2777e328d8b90a9"
@@ -51,15 +59,15 @@ DRUG_FACTS = {
     "用法用量": ("用法用量",),
     "药物分类": ("分类",),
 }
+# Where the graph names each kind of thing, for telling an item's kind: a drug's adverse
+# reactions are signs too, risk factors are causes.
+KIND_PREDICATES = {
+    **DISEASE_FACTS,
+    "常见症状": ("常见症状", "临床症状及体征", "相关症状", "不良反应"),
+    "常见病因": ("常见病因", "病因", "高危因素"),
+}
 MAX_ITEMS = 40  # a fact's list beyond this is the graph's long tail (偏头痛 has 60 signs)
 MAX_ITEM_CHARS = 300
-# Items a symptom list holds that describe no symptom (骨质疏松症's list holds risk factors).
-NOT_SYMPTOM = re.compile(
-    r"危害|高危|人群|病史|因素|饮食|饮料|吸烟|饮酒|老龄|绝经|缺乏|[^症]药$|剂$"
-)
-GENERIC_SYMPTOM_COUNT = 300  # diseases listing the sign
-GENERIC_CHECKS = {"检查", "实验室检查", "辅助检查", "基础检查", "体格检查", "影像学检查"}
-GENERIC_TREATMENTS = {"药物治疗", "手术治疗", "物理治疗", "合并治疗"}
 # Departments as the site names them (answer/department.py's names and aliases).
 DEPARTMENT_NAMES = {
     "心内科": "心血管科",
@@ -101,15 +109,6 @@ DOSAGE_FORM = re.compile(
 # the medical lexicon knows it too: 「好医生」 is a drug's brand name.
 COMMON_WORD_FREQ = 500
 EVERYDAY_FREQ = 1000
-
-
-@dataclass(frozen=True)
-class Words:
-    """What the whole graph says of a word, for cleaning one entity's lists."""
-
-    drugs: set[str]  # names of drug entities
-    causes: set[str]  # listed as a cause more often than as a symptom
-    generic: set[str]  # signs of hundreds of diseases
 
 
 class _PlainUnpickler(pickle.Unpickler):
@@ -166,42 +165,21 @@ def clean_departments(name: str, items: list[str]) -> list[str]:
     return list(dict.fromkeys(specific or found))
 
 
-def clean_symptoms(
-    items: list[str], name: str, causes: set[str], drugs: set[str], generic: set[str]
-) -> list[str]:
-    kept = [
-        i
-        for i in items
-        if i != name and i not in causes and i not in drugs and not NOT_SYMPTOM.search(i)
-    ]
-    # Signs shared by hundreds of diseases (不适, 疼痛, 发热) tell a patient least: last.
-    return sorted(kept, key=lambda i: i in generic)
-
-
-def disease_facts(name: str, facts: dict, words: Words) -> dict:
-    out: dict[str, list[str]] = {}
-    for fact, predicates in DISEASE_FACTS.items():
-        items = gather(facts, predicates, split=fact == "常见症状")
-        if fact == "就诊科室":
-            items = clean_departments(name, items)
-        elif fact == "常见症状":
-            items = clean_symptoms(items, name, words.causes, words.drugs, words.generic)
-        elif fact == "检查":
-            items = [i for i in items if i not in GENERIC_CHECKS]
-        elif fact == "治疗":
-            items = [i for i in items if i not in GENERIC_TREATMENTS]
-        if items:
-            out[fact] = items[:MAX_ITEMS]
-    return out
+def disease_facts(name: str, facts: dict, vocabulary: Vocabulary) -> dict:
+    gathered = {
+        fact: gather(facts, predicates, split=fact == "常见症状")
+        for fact, predicates in DISEASE_FACTS.items()
+    }
+    gathered["就诊科室"] = clean_departments(name, gathered["就诊科室"])
+    cleaned = clean_disease(surface_forms(name, facts, "disease"), gathered, vocabulary)
+    return {fact: items[:MAX_ITEMS] for fact, items in cleaned.items()}
 
 
 def drug_facts(facts: dict) -> dict:
-    out = {}
-    for fact, predicates in DRUG_FACTS.items():
-        items = gather(facts, predicates, split=False)
-        if items:
-            out[fact] = items[:MAX_ITEMS]
-    return out
+    gathered = {
+        fact: gather(facts, predicates, split=False) for fact, predicates in DRUG_FACTS.items()
+    }
+    return {fact: items[:MAX_ITEMS] for fact, items in clean_drug(gathered).items()}
 
 
 def surface_forms(name: str, facts: dict, kind: str) -> list[str]:
@@ -230,28 +208,88 @@ def drug_like(stem: str, common: dict[str, int]) -> bool:
     return len(stem) >= 2 and not all(common.get(w, 0) >= COMMON_WORD_FREQ for w in words)
 
 
+def vocabulary_of(graph: dict, kinds: dict[str, str | None]) -> Vocabulary:
+    """What the whole graph says of a word: which names are diseases (not signs) or drugs,
+    which fact it lists a word under most, which signs many or hundreds of diseases share,
+    which words name parts of the body, what the drugs a treatment names are for."""
+    diseases, drugs = set(), set()
+    for name, facts in graph.items():
+        if kinds[name] == "drug":
+            forms = surface_forms(name, facts, "drug")
+            drugs.update(spelling_key(n) for f in forms for n in (f, DOSAGE_FORM.sub("", f)))
+        elif kinds[name] == "disease" and not is_sign_code(facts.get("ICD10", [])):
+            diseases.update(spelling_key(n) for n in surface_forms(name, facts, "disease"))
+    listed: defaultdict[str, Counter[str]] = defaultdict(Counter)
+    symptoms: Counter[str] = Counter()
+    for facts in graph.values():
+        for fact, predicates in KIND_PREDICATES.items():
+            for key in {spelling_key(clean_item(i)) for p in predicates for i in facts.get(p, [])}:
+                listed[key][fact] += 1
+        symptoms.update({spelling_key(clean_item(i)) for i in facts.get("常见症状", [])})
+    least = rules()["symptoms"]
+
+    def listed_as(fact: str, count: str) -> frozenset[str]:
+        return frozenset(k for k, facts in listed.items() if facts[fact] >= least[count])
+
+    return Vocabulary(
+        diseases=frozenset(diseases),
+        drugs=frozenset(drugs),
+        listed={key: most for key, facts in listed.items() if (most := _most(facts))},
+        attested=listed_as("常见症状", "attested_count"),
+        generic=frozenset(k for k, n in symptoms.items() if n >= least["generic_count"]),
+        parts=listed_as("常见发病部位", "part_count"),
+        drug_uses=drug_uses(graph, kinds),
+    )
+
+
+def drug_uses(graph: dict, kinds: dict[str, str | None]) -> dict[str, tuple[str, ...]]:
+    """For each treatment the graph lists, what the drugs it names are indicated for: the
+    适应症 and 功能主治 of every drug whose name holds it (二甲双胍 → 盐酸二甲双胍片…)."""
+    treatments = {
+        spelling_key(clean_item(i))
+        for name, facts in graph.items()
+        if kinds[name] == "disease"
+        for p in DISEASE_FACTS["治疗"]
+        for i in facts.get(p, [])
+    }
+    named: defaultdict[str, list[str]] = defaultdict(list)  # 利妥昔单抗治疗 names 利妥昔单抗
+    for key in treatments:
+        named[re.sub("(治疗|疗法)$", "", key)].append(key)
+    automaton = ahocorasick.Automaton()
+    for drug, keys in named.items():
+        if len(drug) >= 2:
+            automaton.add_word(drug, keys)
+    automaton.make_automaton()
+    uses: defaultdict[str, set[str]] = defaultdict(set)
+    for name, facts in graph.items():
+        if kinds[name] != "drug":
+            continue
+        indications = {
+            spelling_key(clean_item(i)) for p in DRUG_FACTS["适应症"] for i in facts.get(p, [])
+        }
+        for form in surface_forms(name, facts, "drug"):
+            for _, keys in automaton.iter(spelling_key(form)):
+                for key in keys:
+                    uses[key] |= indications
+    return {key: tuple(sorted(found)) for key, found in uses.items()}
+
+
+def _most(counts: Counter[str]) -> str | None:
+    """The fact listed most, where one is listed more than any other."""
+    (first, n), *rest = [*counts.most_common(2), ("", 0)]
+    return first if n > rest[0][1] else None
+
+
 def build(graph: dict, medical: set[str], common: dict[str, int]) -> list[dict]:
     kinds = {name: kind_of(facts) for name, facts in graph.items()}
-    drugs = {name for name, kind in kinds.items() if kind == "drug"}
-    cause_counts: Counter[str] = Counter()
-    symptom_counts: Counter[str] = Counter()
-    for facts in graph.values():
-        for predicate in ("常见病因", "病因", "高危因素"):
-            cause_counts.update(clean_item(i) for i in facts.get(predicate, []))
-        symptom_counts.update(clean_item(i) for i in facts.get("常见症状", []))
-    words = Words(
-        drugs=drugs,
-        # A word the graph lists as a cause more often than as a symptom is not a symptom.
-        causes={w for w, n in cause_counts.items() if n > symptom_counts[w]},
-        generic={w for w, n in symptom_counts.items() if n >= GENERIC_SYMPTOM_COUNT},
-    )
+    vocabulary = vocabulary_of(graph, kinds)
     entities = []
     for name, facts in graph.items():
         kind = kinds[name]
         if kind is None:
             continue
         name = clean_item(name)
-        kept = disease_facts(name, facts, words) if kind == "disease" else drug_facts(facts)
+        kept = disease_facts(name, facts, vocabulary) if kind == "disease" else drug_facts(facts)
         if not kept:
             continue
         forms = surface_forms(name, facts, kind)

@@ -2,8 +2,7 @@
 
 Usage: python scripts/build_vectors.py [--stock] [OUT]
 (default src/langzhong/data/e5-demo-vectors.npz; with --stock, e5 as published, not tuned, for
-the evaluation's peers: e5-stock-demo-vectors.npz). Needs the dense extra (pip install
-'.[dense]'). Embedded as e5 passages by the product's runtime
+the evaluation's peers: e5-stock-demo-vectors.npz). Embedded as e5 passages by the product's runtime
 (onnxruntime, int8), one process per core: every distinct answer of the bundled question/answer
 rows (the evaluation's corpus) and every demo article as the store holds it (what the site
 searches: ``index/embedding.py: article_text``). The vectors in OUT made by the same weights and

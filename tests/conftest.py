@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import shutil
 import signal
 import socket
@@ -82,8 +83,10 @@ class LiveServer:
         token: str | None = None,
         workers: int | None = None,
         args: tuple[str, ...] = (),
+        open_files: tuple[int, int] | None = None,
         **env_vars: str,
     ) -> None:
+        """``open_files``: the (soft, hard) limit on the server's file descriptors."""
         self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -104,6 +107,9 @@ class LiveServer:
             env=env,
             stdout=self.log.open("w"),
             stderr=subprocess.STDOUT,
+            preexec_fn=(lambda: resource.setrlimit(resource.RLIMIT_NOFILE, open_files))
+            if open_files
+            else None,
         )
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:

@@ -231,6 +231,7 @@ class Request:
 class FixtureSite:
     crawl_delay: float | None = 0.05
     requests: list[Request] = field(default_factory=list)
+    host: str = "127.0.0.1"  # another loopback address (127.0.0.2) is another machine to a crawl
 
     def __post_init__(self) -> None:
         self.changed: dict[str, str] = {}  # path: a paragraph added to the page
@@ -260,9 +261,9 @@ class FixtureSite:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((self.host, 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.url = f"http://{self.host}:{self.server.server_address[1]}"
 
     def __enter__(self) -> FixtureSite:
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

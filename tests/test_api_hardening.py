@@ -4,14 +4,20 @@ before the body, ids and addresses validated, errors as pages for people, nothin
 import asyncio
 import http.client
 import json
-from urllib.parse import urlsplit
+import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
 from conftest import API_TOKEN, LiveServer, run_cli
 
 from langzhong.config import Settings
+from langzhong.index import IndexUnavailable
 from langzhong.service import Service
+from langzhong.store import StoreUnavailable
 from langzhong.web.app import create_app
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}", "Content-Type": "application/json"}
@@ -55,7 +61,7 @@ def test_an_unexpected_failure_is_a_500_with_headers_and_no_traceback(tmp_path):
         def broken(*args, **kwargs):
             raise RuntimeError("secret internals")
 
-        service.ask = broken
+        service.asking.ask = broken
         api = _in_process(service, "GET", "/api/search", params={"q": "腰痛"})
         page = _in_process(service, "GET", "/search", params={"q": "腰痛"})
     finally:
@@ -137,9 +143,12 @@ def test_put_stores_under_the_path_id_or_refuses_with_409(demo_server):
     assert same.status_code == 409 and first in same.json()["detail"]
     assert httpx.get(f"{url}/my-new-id").status_code == 404
     changed = {**body, "lead": "膝盖疼的人少爬楼梯，多游泳。"}
-    stored = httpx.put(f"{url}/my-new-id", json=changed, headers=AUTH)
-    assert stored.status_code == 200 and stored.json()["id"] == "my-new-id"
+    created = httpx.put(f"{url}/my-new-id", json=changed, headers=AUTH)
+    assert created.status_code == 201 and created.json()["id"] == "my-new-id"
     assert httpx.get(f"{url}/my-new-id").json()["lead"] == changed["lead"]
+    again = {**changed, "lead": "膝盖疼的人少爬楼梯，多游泳，多骑车。"}
+    replaced = httpx.put(f"{url}/my-new-id", json=again, headers=AUTH)
+    assert replaced.status_code == 200 and replaced.json()["lead"] == again["lead"]
     for article_id in (first, "my-new-id"):
         assert httpx.delete(f"{url}/{article_id}", headers=AUTH).status_code == 204
 
@@ -149,6 +158,8 @@ def test_put_stores_under_the_path_id_or_refuses_with_409(demo_server):
     [
         {"url": "javascript:alert(1)"},
         {"url": "//evil.example/x"},
+        {"url": "/\\evil.example/x"},  # browsers read /\ as //: another site
+        {"url": "/article/x"},  # an article's address is absolute or absent
         {"url": "data:text/html,<script>alert(1)</script>"},
         {"related": [{"title": "坏链接", "id": "../../etc/passwd"}]},
         {"related": [{"title": "坏链接", "id": 'x" onmouseover="alert(1)'}]},
@@ -229,3 +240,81 @@ def test_without_a_token_the_server_refuses_writes_before_reading(tmp_path, seed
     finally:
         server.stop()
     assert response.status_code == 403 and _has_security_headers(response)
+
+
+def _feedback_questions(home: Path) -> list[str]:
+    with closing(sqlite3.connect(home / "langzhong.sqlite3")) as conn:
+        return [question for (question,) in conn.execute("SELECT question FROM feedback")]
+
+
+FORGED = (
+    {"Origin": "https://evil.example"},
+    {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "cross-site"},
+    {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another site's page too
+    {"Origin": "null"},  # a sandboxed frame or a data: page
+)
+
+
+def test_only_form_posts_from_the_site_itself_are_stored(demo_server):
+    seed = httpx.get(f"{demo_server.url}/api/search", params={"q": SEED_TITLE}).json()["hits"][0]
+    for n, headers in enumerate(FORGED):
+        form = urlencode({"q": f"跨站伪造{n}", "article": seed["id"], "helpful": "no"})
+        sent = httpx.post(
+            f"{demo_server.url}/feedback",
+            content=form,
+            headers={"Content-Type": "text/plain", **headers},  # what any site's form can send
+        )
+        assert sent.status_code == 403 and 'class="error"' in sent.text, headers
+        assert _has_security_headers(sent)
+    browser = {"Origin": demo_server.url, "Sec-Fetch-Site": "same-origin"}
+    old_browser = {"Origin": demo_server.url}  # Origin, no Sec-Fetch-Site
+    for headers in (browser, old_browser, {}):  # {}: not a browser (curl), so nothing forged
+        form = {"q": "同站反馈", "article": seed["id"], "helpful": "yes"}
+        sent = httpx.post(f"{demo_server.url}/feedback", data=form, headers=headers)
+        assert sent.status_code == 303, headers
+    stored = _feedback_questions(demo_server.home)
+    assert stored.count("同站反馈") == 3 and not any(q.startswith("跨站伪造") for q in stored)
+
+
+def test_a_lost_store_or_index_is_named_never_its_address(tmp_path, caplog):
+    store_at = "postgresql://langzhong@10.9.8.7:5432/articles"
+    index_at = "http://10.9.8.6:19530"
+
+    def lost_store(*args, **kwargs):
+        raise StoreUnavailable(f"{store_at}: connection refused")
+
+    def lost_index(*args, **kwargs):
+        raise IndexUnavailable(f"Milvus at {index_at}: timed out")
+
+    service = Service(Settings.load(tmp_path / "home"))
+    try:
+        service.asking.ask = lost_store
+        store_api = _in_process(service, "GET", "/api/search", params={"q": "腰痛"})
+        store_page = _in_process(service, "GET", "/search", params={"q": "腰痛"})
+        service.asking.ask = lost_index
+        index_api = _in_process(service, "GET", "/api/search", params={"q": "腰痛"})
+        service.store.ping, service.index.checkpoint = lost_store, lost_index
+        health = _in_process(service, "GET", "/healthz")
+    finally:
+        service.close()
+    assert store_api.status_code == 503 and "article store" in store_api.json()["detail"]
+    assert index_api.status_code == 503 and "search index" in index_api.json()["detail"]
+    assert store_page.status_code == 503 and "暂时无法访问" in store_page.text
+    assert health.status_code == 503
+    assert (health.json()["store"], health.json()["index"]) == ("down", "down")
+    for response in (store_api, store_page, index_api, health):
+        assert "10.9.8." not in response.text and "langzhong@" not in response.text
+    assert store_at in caplog.text and index_at in caplog.text  # the operator's log says where
+
+
+def test_the_api_page_post_example_works(demo_server):
+    api_page = (Path(__file__).parents[1] / "docs" / "web.md").read_text("utf-8")
+    example = re.search(r"curl [^\n]*/api/articles.*?-d '(\{.*?\})'", api_page, re.S)
+    assert example, "docs/web.md has no POST /api/articles example"
+    created = httpx.post(
+        f"{demo_server.url}/api/articles", content=example.group(1).encode(), headers=AUTH
+    )
+    assert created.status_code == 201, created.text
+    gone = httpx.delete(f"{demo_server.url}/api/articles/{created.json()['id']}", headers=AUTH)
+    assert gone.status_code == 204

@@ -69,6 +69,7 @@ def test_bench_measures_langzhong_on_milvus_beside_tantivy(tmp_path, monkeypatch
     assert set(report["systems"]) == {"langzhong", "langzhong (milvus)"}
     tantivy, milvus = report["systems"]["langzhong"], report["systems"]["langzhong (milvus)"]
     assert milvus["p99_ms"] >= milvus["p50_ms"] > 0
+    assert 0 < milvus["index_calls_per_question"] <= 2 and tantivy["index_calls_per_question"] == 0
     assert abs(milvus["ndcg@10"] - tantivy["ndcg@10"]) < 0.05  # the same analyzer and BM25
     assert all(level["errors"] == 0 for level in report["http_langzhong (milvus)"].values())
     assert "not Milvus's performance" in report["milvus"]["note"]

@@ -31,8 +31,8 @@ from fixture_site import (
 )
 
 from langzhong.config import Settings
-from langzhong.crawl.crawler import CrawlOptions
 from langzhong.crawl.discover import feed_entries, normalize, sitemap_entries
+from langzhong.crawl.options import CrawlOptions
 from langzhong.ingest.decode import charset_of, decode_text
 from langzhong.service import Service
 
@@ -154,7 +154,8 @@ def test_robots_txt_that_cannot_be_read_stops_the_crawl_of_that_host(tmp_path, s
     assert report["skipped_robots"] == 2 and report["added"] == 0  # "/" and /sitemap.xml
 
 
-def test_oversized_pages_and_redirects_off_site_are_refused(tmp_path, site):
+def test_oversized_pages_and_redirects_off_site_are_refused(tmp_path, site, monkeypatch):
+    monkeypatch.setenv("LANGZHONG_MAX_FILE_MB", "1")  # /big.html is 2 MB
     site.extra["/robots.txt"] = (200, {}, b"User-agent: *\nDisallow:\n")
     site.extra["/"] = (
         200,
@@ -176,7 +177,7 @@ def test_oversized_pages_and_redirects_off_site_are_refused(tmp_path, site):
         check=False,
     )
     report = json.loads(done.stdout)
-    assert report["errors"] == 2 and report["added"] == 0
+    assert report["errors"] == 2 and report["added"] == 0  # /big.html and /away.html
     assert not [r for r in site.requests if "elsewhere" in r.path]
 
 
@@ -204,6 +205,34 @@ def test_discovery_reads_sitemaps_feeds_and_header_charsets():
     assert decode_text("胃痛".encode("gbk"), charset_of("text/html;charset=gbk")) == "胃痛"
 
 
+def test_a_wrong_charset_header_loses_to_the_body(tmp_path, site):
+    lead = "高血壓患者每天食鹽不超過五克，少吃醃製食品，戒菸限酒。"
+
+    def page(title: str, head: str = "") -> str:
+        sections = "<h2>一、多吃什麼</h2><p>多吃新鮮蔬菜。</p>"
+        return (
+            f"<html><head>{head}</head><body><h1>{title}</h1><p>{lead}</p>{sections}</body></html>"
+        )
+
+    latin = {"Content-Type": "text/html; charset=iso-8859-1"}
+    gbk = {"Content-Type": "text/html; charset=gbk"}  # and the <meta> says big5
+    pages = {
+        "/utf8.html": ("高血壓吃什麼好", latin, "utf-8", ""),
+        "/big5.html": ("高血壓能根治嗎", latin, "big5", ""),
+        "/meta.html": ("高血壓會遺傳嗎", gbk, "big5", '<meta charset="big5">'),
+    }
+    for path, (title, headers, encoding, head) in pages.items():
+        site.extra[path] = (200, headers, page(title, head).encode(encoding))
+    service = Service(Settings.load(tmp_path / "home"))
+    try:
+        seeds = [site.url + path for path in pages]
+        service.crawling.crawl(seeds, CrawlOptions(max_pages=3, delay_s=0))
+        stored = {a.title: a.lead for a in service.store.iter_articles()}
+    finally:
+        service.close()
+    assert stored == {title: lead for title, *_ in pages.values()}
+
+
 def test_a_start_address_must_be_a_web_page(tmp_path):
     done = run_cli("crawl", "ftp://example.org/", home=tmp_path / "home", check=False)
     assert done.returncode == 2 and "http(s)" in done.stderr
@@ -212,7 +241,7 @@ def test_a_start_address_must_be_a_web_page(tmp_path):
 def test_the_gbk_page_is_read_in_the_charset_its_server_names(tmp_path, site):
     service = Service(Settings.load(tmp_path / "home"))
     try:
-        report = service.crawl([site.url + GBK_PAGE], CrawlOptions(max_pages=1, delay_s=0))
+        report = service.crawling.crawl([site.url + GBK_PAGE], CrawlOptions(max_pages=1, delay_s=0))
     finally:
         service.close()
     assert report.as_dict()["added"] == 1

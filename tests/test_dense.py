@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +83,7 @@ def test_the_vector_text_is_a_pages_text_or_an_answer_without_headings():
 
 
 def test_every_article_gets_a_vector_and_a_reader_sees_them(service):
-    service.write_articles([qa(i) for i in range(150)])
+    service.writing.write_articles([qa(i) for i in range(150)])
     embedder = CountingEmbedder()
     table = VectorTable(service.store)
     assert embedding_of(service.store, embedder).catch_up() == 150
@@ -99,7 +100,7 @@ def test_every_article_gets_a_vector_and_a_reader_sees_them(service):
 
 def two_embedded(service: Service) -> tuple[CountingEmbedder, Embedding, DenseIndex]:
     """Two articles with their vectors, and a reader that has taken them in."""
-    service.write_articles([qa(1), qa(2)])
+    service.writing.write_articles([qa(1), qa(2)])
     embedder = CountingEmbedder()
     embedding = embedding_of(service.store, embedder)
     embedding.catch_up()
@@ -110,7 +111,7 @@ def two_embedded(service: Service) -> tuple[CountingEmbedder, Embedding, DenseIn
 
 def test_a_changed_article_is_embedded_again_and_readers_take_only_the_change(service):
     embedder, embedding, index = two_embedded(service)
-    service.write_articles([qa(2, "完全不同的新回答")])
+    service.writing.write_articles([qa(2, "完全不同的新回答")])
     assert VectorTable.counts(service.store)["pending"] == 1
     embedder.embedded.clear()
     assert embedding.catch_up() == 1
@@ -125,7 +126,7 @@ def test_a_changed_article_is_embedded_again_and_readers_take_only_the_change(se
 def test_a_deleted_article_leaves_the_dense_index(service):
     embedder, embedding, index = two_embedded(service)
     gone = service.store.lookup("q1").rowid
-    assert service.delete_article("q1")
+    assert service.writing.delete_article("q1")
     embedding.table.prune()
     index.refresh()
     assert len(index) == 1
@@ -133,7 +134,7 @@ def test_a_deleted_article_leaves_the_dense_index(service):
 
 
 def test_other_weights_mean_every_vector_is_made_again(service):
-    service.write_articles([qa(1), qa(2)])
+    service.writing.write_articles([qa(1), qa(2)])
     embedding_of(service.store, CountingEmbedder("weights-a")).catch_up()
     other = CountingEmbedder("weights-b")
     assert embedding_of(service.store, other).catch_up() == 2
@@ -141,7 +142,7 @@ def test_other_weights_mean_every_vector_is_made_again(service):
 
 
 def test_a_killed_embedding_resumes_without_redoing_committed_batches(service):
-    service.write_articles([qa(i) for i in range(200)])
+    service.writing.write_articles([qa(i) for i in range(200)])
     embedder = CountingEmbedder()
 
     def killed(done: int) -> None:
@@ -160,7 +161,7 @@ def test_a_killed_embedding_resumes_without_redoing_committed_batches(service):
 def test_known_vectors_are_taken_and_only_new_texts_are_embedded(service):
     from langzhong.embed.vectors import VectorCache
 
-    service.write_articles([qa(1), qa(2), qa(3)])
+    service.writing.write_articles([qa(1), qa(2), qa(3)])
     embedder = CountingEmbedder()
     known = VectorCache(embedder.model_hash, DIM)
     texts = [article_text(qa(1)), article_text(qa(2))]
@@ -206,8 +207,8 @@ TEETH = Article(
 
 
 def test_search_finds_by_meaning_what_shares_no_word_with_the_question(e5_service):
-    e5_service.write_articles([FEVER, TEETH])
-    assert e5_service.vector_counts() == {"with_vector": 2, "pending": 0}
+    e5_service.writing.write_articles([FEVER, TEETH])
+    assert e5_service.vectors.counts() == {"with_vector": 2, "pending": 0}
     question = "娃发热怎么处理"  # no word of the fever article
     assert e5_service.index.search(e5_service.analyzer.terms(question), 10) == []
     results = e5_service.searcher.search(question)
@@ -223,11 +224,11 @@ def test_a_document_e5_finds_joins_the_head_once():
 
 
 def test_an_api_write_has_its_vector_when_the_call_returns(e5_service):
-    e5_service.put_article(TEETH)
-    assert e5_service.vector_counts() == {"with_vector": 1, "pending": 0}
-    assert e5_service.stats()["vectors"] == {"with_vector": 1, "pending": 0}
-    assert e5_service.stats()["dense"] == "on"
-    assert e5_service.stats()["vector_search"] == "exact scan"  # far below the graph's size
+    e5_service.writing.put_article(TEETH)
+    assert e5_service.vectors.counts() == {"with_vector": 1, "pending": 0}
+    assert e5_service.admin.stats()["vectors"] == {"with_vector": 1, "pending": 0}
+    assert e5_service.admin.stats()["dense"] == "on"
+    assert e5_service.admin.stats()["vector_search"] == "exact scan"  # far below the graph's size
 
 
 def test_embed_command_gives_a_backlog_its_vectors_and_stats_counts_them(tmp_path):
@@ -260,7 +261,7 @@ def test_embed_command_gives_a_backlog_its_vectors_and_stats_counts_them(tmp_pat
 def test_past_its_size_the_index_searches_a_saved_graph_that_others_load_and_follow(
     service, tmp_path
 ):
-    service.write_articles([qa(i) for i in range(300)])
+    service.writing.write_articles([qa(i) for i in range(300)])
     embedder = CountingEmbedder()
     embedding = embedding_of(service.store, embedder)
     embedding.catch_up()
@@ -280,8 +281,8 @@ def test_past_its_size_the_index_searches_a_saved_graph_that_others_load_and_fol
         overlap.append(len({k for k, _ in graph} & {k for k, _ in scan}) / 10)
     assert np.mean(overlap) >= 0.95  # int8 graph distances in 8 dimensions miss a near tie
     # Another process loads the saved graph and takes the changes logged after it.
-    service.write_articles([qa(7, "完全不同的新回答")])
-    assert service.delete_article("q8")
+    service.writing.write_articles([qa(7, "完全不同的新回答")])
+    assert service.writing.delete_article("q8")
     embedding.catch_up()
     second = DenseIndex(table, DIM, graphs, graph_min=200)
     second.refresh()
@@ -325,8 +326,8 @@ def home_with_pending_vectors(home: Path, monkeypatch) -> int:
     """The demo and RAY_ARTICLES written with dense off, so none has a vector; how many wait."""
     monkeypatch.setenv("LANGZHONG_DENSE", "off")
     service = Service(Settings.load(home))
-    service.load_demo()
-    service.write_articles(RAY_ARTICLES)
+    service.writing.load_demo()
+    service.writing.write_articles(RAY_ARTICLES)
     pending = VectorTable.counts(service.store)["pending"]
     service.close()
     monkeypatch.setenv("LANGZHONG_DENSE", "on")
@@ -374,3 +375,60 @@ def test_an_address_where_no_ray_cluster_answers_is_one_clear_error(tmp_path, mo
     assert done.returncode != 0
     assert "no Ray cluster answers at 127.0.0.1:" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+HEART = Article(
+    id="heart",
+    kind="qa",
+    title="高血压头晕",
+    lead="血压150头晕",
+    sections=(Section(heading="回答", level=1, text="高血压引起的头晕要按时服用降压药。"),),
+)
+
+
+def test_a_new_article_without_its_vector_yet_is_ranked_on_its_words(e5_service):
+    e5_service.writing.write_articles([FEVER, TEETH, HEART])
+    new = Article(
+        id="new",
+        kind="qa",
+        title="牙龈出血刷牙出血",
+        lead="刷牙牙龈出血怎么办",
+        sections=(
+            Section(heading="回答", level=1, text="牙龈出血多为牙龈炎，洁牙后刷牙出血会好转。"),
+        ),
+    )
+    e5_service.writing.write_articles([new], embed=False)  # its vector not made yet
+    assert e5_service.vectors.counts()["pending"] == 1
+    ranking = [c.article.id for c in e5_service.searcher.search("刷牙牙龈出血").candidates]
+    assert ranking[0] == "new"  # its words lead, as they would with its vector; not buried
+
+
+def test_a_servers_writes_get_their_vectors_in_the_background(e5_service):
+    e5_service.vectors.embed_in_background()
+    for article in (FEVER, TEETH):
+        e5_service.writing.put_article(article)  # returns once searchable by its words
+    deadline = time.monotonic() + 60
+    while e5_service.vectors.counts()["pending"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert e5_service.vectors.counts() == {"with_vector": 2, "pending": 0}
+    assert [c.article.id for c in e5_service.searcher.search("娃发热怎么处理").candidates][:1] == [
+        "fever"
+    ]
+
+
+def test_an_ingest_embeds_every_new_article_and_shows_its_progress(tmp_path):
+    home = tmp_path / "home"
+    rows = tmp_path / "qa.jsonl"
+    rows.write_text(
+        "\n".join(
+            json.dumps({"title": f"第{i}个问题怎么办", "ask": f"描述{i}", "answer": f"回答{i}"})
+            for i in range(260)  # more than the 200 an ingest used to embed
+        ),
+        encoding="utf-8",
+    )
+    done = run_cli("ingest", str(rows), home=home)
+    assert "embedding new articles (e5)" in done.stderr
+    assert json.loads(run_cli("stats", "--json", home=home).stdout)["vectors"] == {
+        "with_vector": 260,
+        "pending": 0,
+    }

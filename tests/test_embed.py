@@ -134,7 +134,7 @@ def test_the_tuning_sets_an_answer_further_apart_from_an_unrelated_text():
 
 
 def test_the_tuning_was_learned_from_training_rows_only():
-    from langzhong.cli.measure import bundled_data
+    from langzhong.evaluation.dataset import bundled_data
     from langzhong.training.models import VALIDATION_SHARE
 
     train, test = split(load_rows(bundled_data()))

@@ -10,10 +10,8 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
-from langzhong.cli.measure import bundled_data
-from langzhong.evaluation.dataset import load_rows, split
-from langzhong.evaluation.harness import load_task
-from langzhong.evaluation.judged import answer_key, judged_cut, load_judgements
+from langzhong.evaluation.dataset import bundled_data, load_rows, split
+from langzhong.evaluation.judged import answer_key, judged_cut, load_judgements, read_judged
 from langzhong.evaluation.metrics import evaluate
 from langzhong.evaluation.tasks import Task, build_task
 from langzhong.search.rerank import TranslationReranker
@@ -132,41 +130,41 @@ def test_eval_command_writes_the_report(tmp_path):
     assert load_rows(data) == sample
 
 
-def test_judged_answers_measure_the_cut_by_what_answers_not_by_the_label(tmp_path):
+def test_judged_answers_measure_the_page_by_what_answers_the_point(tmp_path):
     task = Task(
         "qa-retrieval",
         queries={"q0": "拉肚子怎么办 拉肚子三天了", "q1": "头痛怎么办 头痛两天"},
         corpus={"d0": "注意补液。", "d1": "口服补液盐。", "d2": "偏头痛时应休息。"},
         qrels={"q0": {"d0": 1}, "q1": {"d2": 1}},
     )
+
+    def item(text: str, grade: int) -> dict:
+        return {"answer": answer_key(text), "starts": text[:2], "grade": grade}
+
     lines = [
         {
             "question": "拉肚子怎么办 拉肚子三天了",
-            "judged": [
-                {"answer": answer_key("注意补液。"), "starts": "注意", "answers": True},
-                {"answer": answer_key("口服补液盐。"), "starts": "口服", "answers": True},
-            ],
+            "point": "怎么办",
+            "judged": [item("注意补液。", 2), item("口服补液盐。", 2)],
         },
         {
             "question": "头痛怎么办 头痛两天",
-            "judged": [
-                {"answer": answer_key("偏头痛时应休息。"), "starts": "偏头痛", "answers": False},
-            ],
+            "point": "怎么办",
+            "judged": [item("偏头痛时应休息。", 1), item("注意补液。", 0)],
         },
-        {
-            "question": "another split's question",
-            "judged": [
-                {"answer": answer_key("注意补液。"), "starts": "注意", "answers": True},
-            ],
-        },
+        {"question": "another split's question", "point": "?", "judged": [item("注意补液。", 2)]},
     ]
     path = tmp_path / "judged.jsonl"
     path.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines), "utf-8")
     judged = load_judgements(path, task)
-    assert judged == {"q0": {"d0": True, "d1": True}, "q1": {"d2": False}}
-    # q0's page shows the other answer that helps, not its labelled one; q1 shows one unread
+    assert judged == {"q0": {"d0": 2, "d1": 2}, "q1": {"d2": 1, "d0": 0}}
+    # q0's page shows the other answer that helps, not its labelled one, as its best answer;
+    # q1 shows the off-topic one first, and one never judged
     figures = judged_cut(
-        judged, {"q0": ["d1", "d0"], "q1": ["d2", "d0"]}, {"q0": ["d1"], "q1": ["d0"]}
+        judged,
+        {"q0": ["d1", "d0"], "q1": ["d2", "d0"]},
+        {"q0": ["d1"], "q1": ["d0", "d9"]},
+        {"q0": True, "q1": False},
     )
     assert figures["questions"] == 2
     assert (figures["answer_in_top10"], figures["answer_shown"], figures["kept_ratio"]) == (
@@ -174,24 +172,33 @@ def test_judged_answers_measure_the_cut_by_what_answers_not_by_the_label(tmp_pat
         0.5,
         1,
     )
-    assert (figures["mean_shown"], figures["shown_that_answer"], figures["shown_unjudged"]) == (
+    assert (figures["mean_shown"], figures["shown_that_answer"], figures["shown_off_topic"]) == (
+        1.5,
+        round(1 / 3, 5),
+        round(1 / 3, 5),
+    )
+    assert figures["shown_unjudged"] == round(1 / 3, 5)
+    assert (figures["first_shown_answers"], figures["best_named"], figures["best_answers"]) == (
+        0.5,
+        0.5,
         1,
-        0.5,
-        0.5,
     )
 
 
-def test_the_shipped_judgements_are_of_the_bundled_test_questions_and_their_corpus():
-    task, _, _ = load_task("qa-retrieval", bundled_data())
-    path = Path("tests/data/judged-qa.jsonl")
-    entries = [json.loads(line) for line in path.read_text("utf-8").splitlines()]
-    assert len(entries) >= 100
-    judged = load_judgements(path, task)
-    questions = {task.queries[qid] for qid in judged}
-    assert questions == {entry["question"] for entry in entries}  # every one is a test question
-    for qid, verdicts in judged.items():
-        entry = next(e for e in entries if e["question"] == task.queries[qid])
-        assert len(verdicts) == len(entry["judged"])  # and every answer judged is in the corpus
+def test_the_shipped_judgements_are_of_the_bundled_questions_and_their_corpus():
+    rows = load_rows(bundled_data())
+    questions = {f"{row['title']} {row['ask']}" for row in rows}
+    answers = {answer_key(row["answer"].strip()) for row in rows}
+    train, test = (set(f"{r['title']} {r['ask']}" for r in side) for side in split(rows))
+    sizes = {"train": 300, "validation": 100, "test": 200}
+    for name, size in sizes.items():
+        entries = read_judged(Path(f"tests/data/judged/{name}.jsonl"))
+        assert len(entries) >= size
+        side = test if name == "test" else train  # judged data never crosses the split
+        assert {e["question"] for e in entries} <= side & questions
+        for entry in entries:
+            assert {i["grade"] for i in entry["judged"]} <= {0, 1, 2} and entry["point"]
+            assert {i["answer"] for i in entry["judged"]} <= answers
 
 
 def test_eval_refuses_train_without_test(tmp_path):

@@ -95,7 +95,8 @@ def test_any_line_is_stored_or_reported_never_raised(tmp_path_factory, lines):
     assert all(r.where.startswith(f"{path}:") for r in rejected)
     service = Service(Settings.load(folder / "home"))
     try:
-        report = service.ingest([path])  # whatever got through parsing must store or be reported
+        # whatever got through parsing must store or be reported
+        report = service.writing.ingest([path])
         assert len(report.rejections) >= len(rejected)
     finally:
         service.close()
@@ -191,6 +192,6 @@ def test_ids_and_addresses_are_checked_at_ingest_too(tmp_path):
     home = tmp_path / "home"
     done = run_cli("ingest", str(data), home=home)
     assert f"{data}:2: id: must be 1-128 ASCII letters" in done.stderr
-    assert f"{data}:3: url: must be an http(s) address or a path on this site" in done.stderr
+    assert f"{data}:3: url: must be an absolute http(s) address" in done.stderr
     assert f"{data}:4: related.0.id: must be" in done.stderr
     assert _stored_ids(home) == {"g1", "g3"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from langzhong.index import Fts5Index, IndexDoc, LexicalIndex, TantivyIndex
-from langzhong.store.locks import FileLock
+from langzhong.store import ArticleStore
 from langzhong.text import term_hashes
 
 # Each opens (or reopens) the backend's index kept under a folder.
@@ -18,11 +18,12 @@ BACKENDS: dict[str, Callable[[Path], LexicalIndex]] = {
 
 
 def _milvus(uri: str) -> Callable[[Path], LexicalIndex]:
-    """A collection of its own on the test's milvus-lite server, one writer by a file lock."""
+    """A collection of its own on the test's milvus-lite server; its writer's lock and its
+    document frequencies in an embedded store."""
     from langzhong.index.milvus_index import MilvusIndex
 
     collection = f"t{uuid.uuid4().hex[:12]}"
-    return lambda folder: MilvusIndex(uri, collection, FileLock(folder / "index.lock"))
+    return lambda folder: MilvusIndex(uri, collection, ArticleStore(folder / "milvus.sqlite3"))
 
 
 @pytest.fixture(params=[*sorted(BACKENDS), "milvus"])

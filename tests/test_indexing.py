@@ -26,7 +26,7 @@ def _article(n: int) -> Article:
 
 
 def _top_title(service: Service, question: str) -> str | None:
-    hits = service.ask(question).hits
+    hits = service.asking.ask(question).hits
     return hits[0].title if hits else None
 
 
@@ -34,8 +34,8 @@ def _top_title(service: Service, question: str) -> str | None:
 def home(tmp_path, seed_file):
     home = tmp_path / "home"
     service = Service(Settings.load(home))
-    service.ingest([seed_file])
-    service.write_articles(_article(n) for n in range(30))
+    service.writing.ingest([seed_file])
+    service.writing.write_articles(_article(n) for n in range(30))
     service.close()
     return home
 
@@ -66,7 +66,7 @@ def test_a_damaged_index_is_rebuilt_from_the_store(home):
 def test_an_index_from_another_store_is_not_trusted(home, tmp_path):
     other = tmp_path / "other"
     service = Service(Settings.load(other))
-    service.write_articles([_article(999)])
+    service.writing.write_articles([_article(999)])
     service.close()
     shutil.rmtree(other / "index")
     shutil.copytree(home / "index", other / "index")  # 32 documents of a different store
@@ -83,7 +83,7 @@ def test_a_write_while_another_process_holds_the_index_is_indexed_by_the_next_ca
     holder = TantivyIndex(home / "index")
     holder.delete(-1)  # any write takes the index's writer lock
     service = Service(Settings.load(home))
-    assert service.put_article(_article(100)) == ("added", "qa-100")
+    assert service.writing.put_article(_article(100)) == ("added", "qa-100")
     assert service.index.doc_count() == 32  # the holder has it: the store has the article
     assert service.indexer.pending() == 1
     holder.release()
@@ -101,7 +101,7 @@ def test_an_api_write_indexes_itself_and_leaves_a_long_backlog_to_its_writer(hom
     backlog = service.indexer.pending()
     assert backlog > INLINE_BACKLOG
     mine = _article(100).model_copy(update={"title": "颈椎病引起的头晕怎么缓解"})
-    assert service.put_article(mine) == ("added", "qa-100")
+    assert service.writing.put_article(mine) == ("added", "qa-100")
     assert _top_title(service, "颈椎病引起的头晕怎么缓解") == mine.title  # searchable at once
     assert service.indexer.pending() == backlog + 1  # nothing of the backlog replayed inline
     assert service.catch_up() == backlog + 1  # the replay later applies all, its own again
@@ -113,7 +113,7 @@ def test_a_short_backlog_is_applied_with_the_write(home):
     service = _reopened(home)
     with service.store.transaction():
         service.writer.write(_article(1000))
-    service.put_article(_article(100))
+    service.writing.put_article(_article(100))
     assert service.indexer.pending() == 0 and service.index.doc_count() == 34
     service.close()
 
@@ -137,8 +137,8 @@ def test_applied_changes_leave_the_log(home):
     assert conn.execute("SELECT count(*) FROM changes").fetchone()[0] == 0
     conn.close()
     service = _reopened(home)
-    service.delete_article("qa-3")
-    assert service.stats()["index_pending_changes"] == 0
+    service.writing.delete_article("qa-3")
+    assert service.admin.stats()["index_pending_changes"] == 0
     assert service.index.doc_count() == 31
     service.close()
 
@@ -164,9 +164,9 @@ def test_a_version_1_store_is_upgraded_and_reindexed(home):
 def test_the_fts5_engine_answers_the_same_way(tmp_path, seed_file):
     settings = replace(Settings.load(tmp_path / "home"), engine="fts5")
     service = Service(settings)
-    service.ingest([seed_file])
-    service.write_articles(_article(n) for n in range(30))
-    assert service.stats()["index_engine"] == "fts5"
+    service.writing.ingest([seed_file])
+    service.writing.write_articles(_article(n) for n in range(30))
+    assert service.admin.stats()["index_engine"] == "fts5"
     assert service.index.doc_count() == 32
     assert _top_title(service, "微创手术后腰酸") == SEED_TITLE
     assert not (tmp_path / "home" / "index").exists()  # one file: FTS5 lives in the database

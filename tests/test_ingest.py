@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from langzhong.config import Settings
 from langzhong.ingest.sources import read_file
 from langzhong.service import Service
 
@@ -15,29 +16,29 @@ def _snapshot(service: Service) -> dict:
 
 
 def test_ingesting_the_seed_twice_changes_nothing(service, seed_file):
-    first = service.ingest([seed_file])
+    first = service.writing.ingest([seed_file])
     assert first.as_dict() == {"added": 2, "updated": 0, "duplicates": 0, "rejected": 0}
     before = _snapshot(service)
-    again = service.ingest([seed_file])
+    again = service.writing.ingest([seed_file])
     assert again.as_dict() == {"added": 0, "updated": 0, "duplicates": 2, "rejected": 0}
     assert _snapshot(service) == before
-    counts = service.stats()
+    counts = service.admin.stats()
     assert (counts["articles"], counts["sections"], counts["indexed_documents"]) == (2, 5, 2)
     assert (counts["related_links"], counts["related_links_resolved"]) == (2, 2)
 
 
 def test_a_near_duplicate_crawl_updates_the_stored_page(service, seed_file, tmp_path, seed_text):
-    service.ingest([seed_file])
+    service.writing.ingest([seed_file])
     recrawl = tmp_path / "recrawl.txt"
     # Same page crawled again under a slightly different site name and a fixed typo.
     recrawl.write_text(
         seed_text.replace("-乡间郎中", "-乡间郎中网").replace("要被肌肉酸痛", "腰背肌肉酸痛"),
         encoding="utf-8",
     )
-    report = service.ingest([recrawl])
+    report = service.writing.ingest([recrawl])
     assert report.counts["added"] == 0
     assert report.counts["updated"] == 2
-    assert service.stats()["articles"] == 2
+    assert service.admin.stats()["articles"] == 2
     (main,) = [a for a in service.store.iter_articles() if a.title == SEED_TITLE]
     assert main.source == "乡间郎中网"
     assert "腰背肌肉酸痛" in main.sections[3].text
@@ -46,8 +47,8 @@ def test_a_near_duplicate_crawl_updates_the_stored_page(service, seed_file, tmp_
 def test_a_gbk_page_is_read(service, seed_text, tmp_path):
     page = tmp_path / "gbk.txt"
     page.write_bytes(seed_text.encode("gbk"))
-    assert service.ingest([page]).counts["added"] == 2
-    assert service.article(service.ask("滑膜嵌顿").hits[0].id).source == "乡间郎中"
+    assert service.writing.ingest([page]).counts["added"] == 2
+    assert service.asking.article(service.asking.ask("滑膜嵌顿").hits[0].id).source == "乡间郎中"
 
 
 TRADITIONAL_PAGE = (
@@ -82,8 +83,8 @@ def test_an_html_page_is_read_in_the_encoding_it_declares(tmp_path, declared):
 def test_a_traditional_page_is_searchable_in_simplified(service, tmp_path):
     page = tmp_path / "traditional.txt"
     page.write_text("腰椎間盤突出怎麼辦\n2021-03-02\n腰椎間盤突出的患者應該臥床休息。", "utf-8")
-    service.ingest([page])
-    (hit,) = service.ask("腰椎间盘突出").hits
+    service.writing.ingest([page])
+    (hit,) = service.asking.ask("腰椎间盘突出").hits
     assert hit.title == "腰椎間盤突出怎麼辦"  # stored as the page said it
     assert hit.passage[hit.highlights[0][0] : hit.highlights[0][1]] == "腰椎間盤突出"
 
@@ -103,7 +104,7 @@ def test_html_page_keeps_structure_and_drops_scripts(service, tmp_path):
         </article><footer>版权所有 健康网</footer></body></html>""",
         encoding="utf-8",
     )
-    assert service.ingest([page]).counts["added"] == 1
+    assert service.writing.ingest([page]).counts["added"] == 1
     (article,) = service.store.iter_articles()
     assert (article.title, article.date, article.source) == ("腰痛怎么办", "2022-05-06", "健康网")
     assert article.lead.startswith("腰痛是常见的症状")
@@ -195,8 +196,8 @@ def test_question_answer_jsonl_plain_and_gzipped(service, tmp_path):
     plain.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows[:1]), "utf-8")
     zipped = tmp_path / "qa.jsonl.gz"
     zipped.write_bytes(gzip.compress(json.dumps(rows[1], ensure_ascii=False).encode()))
-    assert service.ingest([plain, zipped]).counts["added"] == 2
-    article = service.article("q2")
+    assert service.writing.ingest([plain, zipped]).counts["added"] == 2
+    article = service.asking.article("q2")
     assert (article.kind, article.department, article.lead) == ("qa", "心血管科", "想喝党参水")
     assert [(s.heading, s.text) for s in article.sections] == [("医生回答", "可以适量。")]
 
@@ -204,7 +205,7 @@ def test_question_answer_jsonl_plain_and_gzipped(service, tmp_path):
 def test_bad_inputs_are_reported_one_line_each_and_nothing_stored_is_lost(
     service, seed_file, tmp_path
 ):
-    service.ingest([seed_file])
+    service.writing.ingest([seed_file])
     before = _snapshot(service)
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -216,7 +217,7 @@ def test_bad_inputs_are_reported_one_line_each_and_nothing_stored_is_lost(
     (bad / "rows.jsonl").write_text('{"title": "t", "ask": "a"}\nnot json\n', "utf-8")
     (bad / "gone.gz").write_bytes(b"\x1f\x8b broken")
     rejected = []
-    report = service.ingest([bad, tmp_path / "missing.txt"], on_rejection=rejected.append)
+    report = service.writing.ingest([bad, tmp_path / "missing.txt"], on_rejection=rejected.append)
     reasons = {Path(r.where.split(":")[0]).name: r.reason for r in report.rejections}
     assert reasons == {
         "binary.txt": "binary file (expected a text page, HTML or JSONL)",
@@ -232,7 +233,11 @@ def test_bad_inputs_are_reported_one_line_each_and_nothing_stored_is_lost(
     assert _snapshot(service) == before
 
 
-def test_a_directory_of_10000_pages_with_a_few_broken(service, tmp_path):
+def test_a_directory_of_10000_pages_with_a_few_broken(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "LANGZHONG_DENSE", "off"
+    )  # parsing and storing at scale; vectors: test_dense
+    service = Service(Settings.load(tmp_path / "home"))
     pages = tmp_path / "crawl"
     pages.mkdir()
     for i in range(10_000):
@@ -242,9 +247,10 @@ def test_a_directory_of_10000_pages_with_a_few_broken(service, tmp_path):
         )
     for name in ("00007.txt", "04242.txt", "09999.txt"):
         (pages / name).write_bytes(b"\x00\x01\x02 broken")
-    report = service.ingest([pages])
+    report = service.writing.ingest([pages])
     assert report.as_dict() == {"added": 9_997, "updated": 0, "duplicates": 0, "rejected": 3}
-    assert service.stats()["indexed_documents"] == 9_997
+    assert service.admin.stats()["indexed_documents"] == 9_997
+    service.close()
 
 
 def test_hostile_html_leaves_only_text(service, tmp_path):
@@ -259,7 +265,7 @@ def test_hostile_html_leaves_only_text(service, tmp_path):
         <p>{body}<style>body{{display:none}}</style></article>""",
         encoding="utf-8",
     )
-    assert service.ingest([page]).counts["added"] == 1
+    assert service.writing.ingest([page]).counts["added"] == 1
     stored = next(service.store.iter_articles()).model_dump_json()
     for unwanted in ("steal", "javascript:", "onerror", "onload", "<", ">", "display:none"):
         assert unwanted not in stored

@@ -8,14 +8,15 @@ import httpx
 import pytest
 
 from langzhong.answer.compose import cards_for
-from langzhong.answer.department import suggest_department
-from langzhong.answer.redflags import red_flags
 from langzhong.core import Article
 from langzhong.evaluation.knowledge import knowledge_accuracy
 from langzhong.knowledge import KnowledgeGraph, shipped_graph
 from langzhong.knowledge.cards import CARD_ITEMS, knowledge_cards, other_names
 from langzhong.knowledge.intents import classify
+from langzhong.question import read_question
 from langzhong.text import normalize
+from langzhong.triage.department import suggest_department
+from langzhong.triage.red_flags import red_flags
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +48,10 @@ def test_a_childrens_illness_is_named_by_its_general_name_only_for_a_child(graph
     assert graph.named("羊角风") is None and graph.named("羊角风", child=True) == "小儿癫痫"
     assert linked(graph, "小儿癫痫吃什么药") == [("小儿癫痫", "小儿癫痫")]  # its own name
     for question in ("孩子羊角风怎么办", "3岁宝宝得了羊角风"):
-        (card,) = cards_for(question)
+        (card,) = cards_for(read_question(question))
         assert card.entity == "小儿癫痫"
-        assert suggest_department(question, knowledge=(card,)) == "儿科"
-    assert cards_for("我30岁，羊角风发作怎么办") == ()
+        assert suggest_department(read_question(question), knowledge=(card,)) == "儿科"
+    assert cards_for(read_question("我30岁，羊角风发作怎么办")) == ()
 
 
 def test_the_graph_is_cleaned_where_it_is_noisy(graph):
@@ -98,10 +99,11 @@ def test_a_card_shows_a_few_items_of_each_fact_and_says_which_have_more():
 
 def test_the_graph_decides_the_department_after_who_the_patient_is():
     def department(q: str) -> str | None:
-        return suggest_department(q, (), red_flags(q), knowledge=knowledge_cards(q))
+        read = read_question(q)
+        return suggest_department(read, red_flags(read), knowledge=knowledge_cards(q))
 
     assert department("甲亢挂什么科") == "内分泌科"
-    assert department("宝宝湿疹怎么办") == "儿科"  # the child first
+    assert department("宝宝湿疹怎么办") == "皮肤科"  # a specialty that sees children
     assert department("湿疹怎么办") == "皮肤科"
     assert department("眼睛发黄是不是乙肝") == "肝病科"  # the illness before the body part
 
@@ -145,7 +147,7 @@ def test_the_entity_page_lists_every_fact_and_articles(demo_server):
 
 
 def test_stats_report_the_graph(service):
-    figures = service.stats()["knowledge_graph"]
+    figures = service.admin.stats()["knowledge_graph"]
     assert figures["entities"] > 20_000 and figures["disease"] > 5_000
 
 
@@ -165,5 +167,5 @@ def test_an_article_links_the_entities_its_title_and_lead_name(service):
     article = Article(
         id="a1", title="乙肝小三阳要吃药吗", lead="查出乙肝小三阳，肝功能正常，还有点高血压。"
     )
-    names = [e.name for e in service.mentioned_entities(article)]
+    names = [e.name for e in service.asking.mentioned_entities(article)]
     assert names[:1] == ["慢性乙型肝炎"] and "高血压" in names

@@ -1,3 +1,6 @@
+import pytest
+
+from langzhong.ingest.html import parse_html
 from langzhong.ingest.pages import NotAPage, parse_date, parse_page
 from langzhong.ingest.repeats import drop_repeated_blocks
 
@@ -109,6 +112,21 @@ def test_a_page_without_title_is_refused():
             assert "title" in str(error)
         else:
             raise AssertionError("expected NotAPage")
+
+
+def test_a_question_is_a_title_and_a_heading():
+    text = "高血压该治疗什么？\n高血压需要长期规律服药。\n一、为什么要吃药？\n药物能平稳控制血压。"
+    (article,) = parse_page(text)
+    assert article.title == "高血压该治疗什么？" and article.lead == "高血压需要长期规律服药。"
+    assert [s.heading for s in article.sections] == ["一、为什么要吃药？"]
+    html = (
+        "<html><head><title>得了高血压怎么办?-某网站</title></head><body><h1>得了高血压怎么办?</h1>"
+        "<p>高血压患者要遵医嘱长期服药，不可自行停药，同时注意低盐饮食和规律运动。</p></body></html>"
+    )
+    (page,) = parse_html(html)
+    assert page.title == "得了高血压怎么办?"
+    with pytest.raises(NotAPage, match="title"):  # a question with nothing under it
+        parse_page("高血压该治疗什么？")
 
 
 def test_related_titles_without_bodies_are_links_only():

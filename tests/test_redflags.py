@@ -1,9 +1,26 @@
 """Red-flag rules: colloquial phrasings that must trigger, ordinary questions that must not."""
 
+from pathlib import Path
+
 import pytest
 
-from langzhong.answer.department import suggest_department
-from langzhong.answer.redflags import red_flags, rules
+from langzhong.evaluation.safety import load_suites
+from langzhong.question import read_question
+from langzhong.triage.department import suggest_department
+from langzhong.triage.red_flags import red_flags as rule_flags
+from langzhong.triage.red_flags import rules
+
+SUITES = Path(__file__).parent / "data" / "red-flags"
+
+
+def red_flags(text: str):
+    """The rules' flags for a question as typed."""
+    return rule_flags(read_question(text))
+
+
+def department(text: str, flags=()) -> str | None:
+    return suggest_department(read_question(text), flags)
+
 
 MUST_TRIGGER = {
     "腰椎手术后两条腿都没劲了": "both-legs-weak-or-numb",
@@ -48,7 +65,7 @@ MUST_TRIGGER = {
     "突然走路不稳，往一边倒": "dizziness-and-unsteadiness",
     "站不住，天旋地转的": "dizziness-and-unsteadiness",
     "伤口血流不止": "severe-bleeding",
-    "胃出血吐血了": "severe-bleeding",
+    "胃出血吐血了": "vomiting-or-coughing-blood",
     "纱布全被血浸透了": "severe-bleeding",
     "活着没意思，想自杀": "suicidal-thoughts",
     "最近总是不想活了": "suicidal-thoughts",
@@ -175,9 +192,15 @@ def test_ordinary_question_raises_no_red_flag(question):
     assert red_flags(question) == ()
 
 
-def test_there_are_enough_phrasings_and_every_rule_is_exercised():
+def test_there_are_enough_phrasings_and_every_rule_has_its_suite():
     assert len(MUST_TRIGGER) >= 40 and len(MUST_NOT_TRIGGER) >= 40
-    assert {rule.flag.id for rule in rules()} == set(MUST_TRIGGER.values())
+    phrasings = load_suites(SUITES)
+    for rule in rules():
+        lines = [p for p in phrasings if p.rule == rule.flag.id]
+        hits = [p for p in lines if p.expect == "hit"]
+        assert len(hits) >= 20, rule.flag.id
+        assert len(lines) - len(hits) >= 20, rule.flag.id
+        assert {p.level for p in lines} == {rule.flag.level}
 
 
 def test_every_rule_names_its_source_and_what_to_do():
@@ -202,12 +225,12 @@ def test_a_worse_sign_stands_in_for_the_milder_one():
         assert set(rule.replaces) <= {other.flag.id for other in rules()}
 
 
-def test_department_from_question_hits_and_emergencies():
-    assert suggest_department("腰椎微创手术后腰酸痛是怎么回事") == "骨科/脊柱外科"
-    assert suggest_department("高血压能吃党参吗") == "心血管科"
-    assert suggest_department("手术后大小便失禁", flags=red_flags("手术后大小便失禁")) == "急诊科"
-    assert suggest_department("今天天气怎么样") is None
+def test_department_from_question_and_emergencies():
+    assert department("腰椎微创手术后腰酸痛是怎么回事") == "脊柱外科"
+    assert department("高血压能吃党参吗") == "心内科"
+    assert department("手术后大小便失禁", flags=red_flags("手术后大小便失禁")) == "急诊科"
+    assert department("今天天气怎么样") is None
     # a bitten child needs the rabies clinic before the paediatrician
     bitten = "3岁宝宝被狗咬了"
-    assert suggest_department(bitten, flags=red_flags(bitten)).startswith("急诊科")
-    assert suggest_department("宝宝吞了一枚硬币", flags=red_flags("宝宝吞了一枚硬币")) == "儿科"
+    assert department(bitten, flags=red_flags(bitten)).startswith("急诊科")
+    assert department("宝宝吞了一枚硬币", flags=red_flags("宝宝吞了一枚硬币")) == "儿科"

@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from langzhong.benchmark.http import process_tree
+from langzhong.config import Settings
 from langzhong.index import TantivyIndex
 from langzhong.ingest.pages import NotAPage, parse_page
+from langzhong.service import Service
 from langzhong.text import default_analyzer
 
 HOSTILE = [
@@ -134,7 +136,7 @@ def _index_after_reopening(home, last_title: str | None) -> tuple[int, bool]:
         service.catch_up()
         found = last_title is None or any(
             hit.title == last_title
-            for hit in service.ask(last_title, page_size=100, everything=True).hits
+            for hit in service.asking.ask(last_title, page_size=100, everything=True).hits
         )
         return service.index.doc_count(), found
     finally:
@@ -165,13 +167,13 @@ def test_page_parser_gives_titled_articles_or_a_reason(text):
 )
 @given(st.text(max_size=200))
 def test_any_query_gets_an_answer(service_with_seed, text):
-    answer = service_with_seed.ask(text)
+    answer = service_with_seed.asking.ask(text)
     assert answer.query == text
 
 
 @pytest.fixture
 def service_with_seed(service, seed_file):
-    service.ingest([seed_file])
+    service.writing.ingest([seed_file])
     return service
 
 
@@ -221,7 +223,64 @@ def test_export_import_round_trips_exactly(tmp_path, seed_file):
     assert len((tmp_path / "again.jsonl").read_text("utf-8").splitlines()) == 52
 
 
-def test_ingest_killed_at_random_points_loses_nothing_committed(tmp_path):
+def _vectors(home: Path) -> dict[str, tuple[bytes, float]]:
+    """Article id → the int8 codes and scale of its current e5 vector."""
+    conn = sqlite3.connect(home / "langzhong.sqlite3")
+    try:
+        rows = conn.execute(
+            "SELECT a.id, v.codes, v.scale FROM vectors v JOIN articles a"
+            " ON a.rowid = v.article AND v.content_hash = a.content_hash"
+        )
+        return {article_id: (codes, scale) for article_id, codes, scale in rows}
+    finally:
+        conn.close()
+
+
+def _exported_home(tmp_path: Path, seed_file: Path) -> tuple[Path, Path]:
+    """A home of the seed page and 30 questions, all with their vectors, and its export."""
+    rows = tmp_path / "rows.jsonl"
+    _write_jsonl(rows, _qa_rows(30))
+    home, backup = tmp_path / "a", tmp_path / "backup.jsonl"
+    run_cli("ingest", str(seed_file), str(rows), home=home)
+    run_cli("export", str(backup), home=home)
+    return home, backup
+
+
+def test_import_carries_the_e5_vectors_and_embeds_none_again(tmp_path, seed_file, monkeypatch):
+    first, backup = _exported_home(tmp_path, seed_file)
+    service = Service(Settings.load(tmp_path / "b"))
+    embedded: list[str] = []
+    embed = service.embedder.embed_passages
+    monkeypatch.setattr(
+        service.embedder, "embed_passages", lambda texts: embedded.extend(texts) or embed(texts)
+    )
+    try:
+        service.writing.restore(backup)
+        counts = service.vectors.counts()
+    finally:
+        service.close()
+    assert embedded == [] and counts == {"with_vector": 32, "pending": 0}
+    assert _vectors(tmp_path / "b") == _vectors(first)
+
+
+def test_vectors_of_other_weights_are_embedded_again_and_import_says_so(tmp_path, seed_file):
+    first, backup = _exported_home(tmp_path, seed_file)
+    lines = [json.loads(line) for line in backup.read_text("utf-8").splitlines()]
+    for line in lines[:10]:
+        line["vector"]["model"] = "0123456789abcdef"  # made by other weights
+    _write_jsonl(backup, lines)
+    done = run_cli("import", str(backup), home=tmp_path / "b")
+    assert "22 e5 vectors carried" in done.stderr
+    assert (
+        "10 left out (made by other e5 weights, or for other text): embedded again" in done.stderr
+    )
+    assert _vectors(tmp_path / "b") == _vectors(first)  # the same weights make the same vectors
+
+
+def test_ingest_killed_at_random_points_loses_nothing_committed(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "LANGZHONG_DENSE", "off"
+    )  # the store and the index under load; vectors: test_dense
     rows = _qa_rows(6000)
     data = tmp_path / "rows.jsonl"
     _write_jsonl(data, rows)
@@ -261,7 +320,10 @@ def test_ingest_killed_at_random_points_loses_nothing_committed(tmp_path):
     assert _index_after_reopening(home, titles[order[-1]]) == (len(order), True)
 
 
-def test_searches_answer_while_a_big_ingest_runs(tmp_path, seed_file):
+def test_searches_answer_while_a_big_ingest_runs(tmp_path, seed_file, monkeypatch):
+    monkeypatch.setenv(
+        "LANGZHONG_DENSE", "off"
+    )  # the store and the index under load; vectors: test_dense
     home = tmp_path / "home"
     run_cli("ingest", str(seed_file), home=home)
     data = tmp_path / "rows.jsonl"
@@ -279,16 +341,19 @@ def test_searches_answer_while_a_big_ingest_runs(tmp_path, seed_file):
     )
     searches = 0
     while process.poll() is None:
-        top = reader.ask("微创手术后腰酸是怎么回事").hits[0]
+        top = reader.asking.ask("微创手术后腰酸是怎么回事").hits[0]
         assert top.title == "腰椎微创手术后腰酸痛是怎么回事"
         searches += 1
     assert process.returncode == 0, process.stderr.read()
     assert searches > 10
-    assert reader.stats()["articles"] == 2 + 10_000
+    assert reader.admin.stats()["articles"] == 2 + 10_000
     reader.close()
 
 
-def test_two_ingests_at_once_serialise(tmp_path):
+def test_two_ingests_at_once_serialise(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "LANGZHONG_DENSE", "off"
+    )  # the store and the index under load; vectors: test_dense
     home = tmp_path / "home"
     parts = []
     for name, rows in (("a", _qa_rows(3000, seed=1)), ("b", _qa_rows(3000, seed=2))):
@@ -320,7 +385,6 @@ def test_two_ingests_at_once_serialise(tmp_path):
 def test_search_rate_limit_and_body_limit(tmp_path, seed_file):
     home = tmp_path / "home"
     run_cli("ingest", str(seed_file), home=home)
-    # One worker: each server process counts its own clients' searches (README).
     server = LiveServer(
         home, token=API_TOKEN, workers=1, LANGZHONG_RATE_LIMIT="5", LANGZHONG_MAX_BODY_KB="4"
     )
@@ -353,7 +417,8 @@ def test_load_script_runs_bounded_and_reports(tmp_path, seed_file, generator):
     done = subprocess.run(
         [
             sys.executable,
-            "bench/load.py",
+            "-m",
+            "langzhong.benchmark.http",
             "--seconds",
             "3",
             "--concurrency",

@@ -31,21 +31,21 @@ def _decline_demo(url: str) -> None:
 
 
 def _top_ids(service: Service, question: str) -> list[str]:
-    return [hit.id for hit in service.ask(question, everything=True).hits]
+    return [hit.id for hit in service.asking.ask(question, everything=True).hits]
 
 
 def test_two_services_on_one_store_see_each_others_writes(tmp_path, postgres_url, seed_file):
     writer = _service(tmp_path / "one", postgres_url)
     reader = _service(tmp_path / "two", postgres_url)
     try:
-        assert reader.ask("腰椎微创手术后腰酸").hits == ()
-        report = writer.ingest([seed_file])
+        assert reader.asking.ask("腰椎微创手术后腰酸").hits == ()
+        report = writer.writing.ingest([seed_file])
         assert report.counts["added"] >= 1
         seed_id = _top_ids(writer, "腰椎微创手术后腰酸")[0]
         assert _top_ids(reader, "腰椎微创手术后腰酸")[0] == seed_id  # no restart, no wait
-        assert writer.delete_article(seed_id)
+        assert writer.writing.delete_article(seed_id)
         assert seed_id not in _top_ids(reader, "腰椎微创手术后腰酸")
-        stats = reader.stats()
+        stats = reader.admin.stats()
         assert stats["store"].startswith("postgresql://") and ":***@" in stats["store"]
         assert stats["indexed_documents"] == stats["articles"] == report.counts["added"] - 1
     finally:
@@ -55,7 +55,7 @@ def test_two_services_on_one_store_see_each_others_writes(tmp_path, postgres_url
 
 def test_a_server_joining_indexes_the_store_without_logging_it_again(tmp_path, postgres_url):
     first = _service(tmp_path / "one", postgres_url)
-    first.write_articles(
+    first.writing.write_articles(
         Article(id=f"q{n}", kind="qa", title=f"问题{n}：颈椎病怎么锻炼", lead="可以做米字操。")
         for n in range(30)
     )
@@ -115,6 +115,8 @@ def test_two_serve_processes_share_writes_and_report_a_lost_store(
             assert refused.status_code == 503
             page = httpx.get(f"{two.url}/search", params={"q": "颈椎病"}, timeout=30)
             assert page.status_code == 503 and "暂时无法访问" in page.text
+            port = postgres_cluster.env["PGPORT"]  # where the store lives is for the log only
+            assert all(port not in r.text for r in (lost, health, refused, page))
         finally:
             postgres_cluster.control("start")
         created = httpx.post(f"{one.url}/api/articles", json=ARTICLE, headers=AUTH)
@@ -158,6 +160,7 @@ def test_two_servers_share_milvus_and_the_store_keeps_writes_while_milvus_is_dow
             health = httpx.get(f"{one.url}/healthz", timeout=30)
             assert health.status_code == 503 and health.json()["index"].startswith("down")
             assert health.json()["store"] == "ok"
+            assert milvus_server.uri not in lost.text + health.text
             later = {
                 **ARTICLE,
                 "title": "颈椎病能游泳吗",
@@ -184,8 +187,9 @@ def test_migrate_to_the_shared_deployment_and_back(
     embedded = tmp_path / "embedded"
     run_cli("ingest", str(seed_file), home=embedded)
     service = Service(Settings.load(embedded))
-    service.add_feedback("腰椎手术后腰酸", service.ask("腰椎微创手术后腰酸").hits[0].id, True)
-    vectors = service.vector_counts()["with_vector"]
+    hit = service.asking.ask("腰椎微创手术后腰酸").hits[0]
+    service.asking.add_feedback("腰椎手术后腰酸", hit.id, True)
+    vectors = service.vectors.counts()["with_vector"]
     service.close()
 
     monkeypatch.setenv("LANGZHONG_MILVUS_URI", milvus_server.uri)

@@ -35,13 +35,16 @@ class Settings:
     rate_limit_per_minute: int = 120
     max_body_kb: int = 1024  # largest request body the API accepts
     engine: str = "tantivy"
-    # The e5 sentence-embedding model in search (needs the dense extra; docs/ranking.md).
+    # The e5 sentence-embedding model in search and triage (docs/ranking.md); off on small machines.
     dense: bool = True
     # A PostgreSQL store shared by several servers (docs/scale-out.md); None: the SQLite file.
     store_url: str | None = None
     milvus_uri: str | None = None  # with engine "milvus", e.g. http://milvus:19530
     milvus_collection: str = "langzhong"
     milvus_timeout_s: int = 3  # each call; a slow test server (milvus-lite) needs more
+    milvus_token: str | None = None  # Milvus's credentials ("user:password"), never shown
+    # Each request's access line carries the question too (off: health questions are personal).
+    log_queries: bool = False
 
     @property
     def db_path(self) -> Path:
@@ -90,6 +93,12 @@ class Settings:
         if "LANGZHONG_MILVUS_TIMEOUT_S" in env:
             seconds = _whole(env, "LANGZHONG_MILVUS_TIMEOUT_S", 1, 3600)
             settings = replace(settings, milvus_timeout_s=seconds)
+        if token := env.get("LANGZHONG_MILVUS_TOKEN", "").strip():
+            settings = replace(settings, milvus_token=token)
+        if "LANGZHONG_LOG_QUERIES" in env:
+            if env["LANGZHONG_LOG_QUERIES"] not in ("on", "off"):
+                raise ValueError("LANGZHONG_LOG_QUERIES must be on or off")
+            settings = replace(settings, log_queries=env["LANGZHONG_LOG_QUERIES"] == "on")
         if settings.engine == "milvus" and not settings.milvus_uri:
             raise ValueError("LANGZHONG_ENGINE=milvus needs LANGZHONG_MILVUS_URI")
         if "LANGZHONG_DENSE" in env:
@@ -115,4 +124,5 @@ class Settings:
         if self.engine == "tantivy":
             shown["index_path"] = str(self.index_path)
         shown["api_token"] = "set" if self.api_token else "not set (write API disabled)"
+        shown["milvus_token"] = "set" if self.milvus_token else "not set"
         return shown

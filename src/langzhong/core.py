@@ -5,7 +5,8 @@ The CLI's ``--json`` and the web API both serialise these models, so the two nev
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -13,19 +14,20 @@ ArticleKind = Literal["article", "qa"]
 # An id is one segment of a page's address: ASCII letters, digits and . _ ~ - (derived ids are
 # hex; datasets use forms like im-00042).
 ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9._~-]{0,127}$"
-# Where an article came from: a web address or a path on this site, never javascript: or data:.
+# Where an article came from: an absolute web address, never javascript: or data:, and never a
+# path, which a browser may read as another site's address (/\evil.example is //evil.example).
 # No control characters or spaces, spelt out: "\s" means other characters to Python, to pydantic's
 # Rust regex and to the JSON Schema (ECMAScript) readers of the API's spec, which must all agree.
 _BLANK = r"\x00-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
-URL_PATTERN = rf"^(https?://[^{_BLANK}/?#]+[^{_BLANK}]*|/([^{_BLANK}/][^{_BLANK}]*)?)$"
+URL_PATTERN = rf"^https?://[^{_BLANK}/?#]+[^{_BLANK}]*$"
 # What each pattern means, for error messages.
 PATTERN_RULES = {
     ID_PATTERN: "must be 1-128 ASCII letters, digits or . _ ~ -",
-    URL_PATTERN: "must be an http(s) address or a path on this site",
+    URL_PATTERN: "must be an absolute http(s) address",
 }
 
 
-def error_message(error: dict) -> str:
+def error_message(error: Mapping[str, Any]) -> str:
     """One of pydantic's validation errors in words (a pattern by what it means)."""
     return PATTERN_RULES.get(error.get("ctx", {}).get("pattern"), error["msg"])
 
@@ -158,6 +160,28 @@ class RedFlag(_Frozen):
     source: str
     source_zh: str = ""
     department: str | None = None
+    # "rule" (a pattern of data/red_flags.toml) or "net" (the question is near the rule's
+    # example phrasings by its e5 vector: triage/net.py)
+    matched: Literal["rule", "net"] = "rule"
+
+
+class GuideSign(_Frozen):
+    """One line of a 「什么时候需要就医」 box, with the public source it comes from."""
+
+    text: str
+    source: str
+    url: str = ""
+
+
+class GuideTopic(_Frozen):
+    """「什么时候需要就医」 for one topic (孩子发烧, 胸痛…): the signs to act on at three levels,
+    立即拨打 120 (``emergency``), 今天就医 (``urgent``) and 可以先自我观察 (``self_care``)."""
+
+    id: str
+    name: str
+    emergency: tuple[GuideSign, ...] = ()
+    urgent: tuple[GuideSign, ...] = ()
+    self_care: tuple[GuideSign, ...] = ()
 
 
 class KnowledgeCard(_Frozen):
@@ -190,6 +214,7 @@ class Answer(_Frozen):
     red_flags: tuple[RedFlag, ...] = ()
     knowledge: tuple[KnowledgeCard, ...] = ()
     department: str | None = None
+    guide: tuple[GuideTopic, ...] = ()  # 「什么时候需要就医」 for the question's topics
     abstained: bool = False
     crisis: bool = False
     emergency: bool = False

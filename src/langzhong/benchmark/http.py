@@ -1,5 +1,7 @@
 """Bounded HTTP load on ``langzhong serve`` over loopback: req/s, errors, latency, memory.
 
+Usage: python -m langzhong.benchmark.http [--seconds 60] [--concurrency 32] [--home DIR]
+                                          [--json OUT]
 Starts its own server (rate limit off) on 127.0.0.1, warms it up, then sends real patient
 questions (the bundled dataset's titles) over CONCURRENCY connections until SECONDS have passed:
 with wrk (Debian's ``apt install wrk``; C, so the load costs the two cores little) when it is
@@ -265,7 +267,9 @@ def run_levels(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m langzhong.benchmark.http", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--home", type=Path, help="store to serve (default: a fresh demo store)")
@@ -279,3 +283,7 @@ def main(argv: list[str] | None = None) -> None:
         args.json.write_text(json.dumps(result, indent=2))
     if result["errors"]:
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -77,9 +77,9 @@ def _peer(name: str, work: Path, n_docs: int) -> dict:
 
 
 def _langzhong(work: Path, home: Path, n_docs: int, dense: bool, env: dict[str, str]) -> dict:
-    """Ingest through the product's writer, answer through ``Service.ask`` (passages included);
-    ``dense``: with e5 retrieval, every document given a vector first (``_stand_in_vectors``);
-    ``env``: settings of this run (another engine)."""
+    """Ingest through the product's writer, answer through ``Service.asking.ask`` (passages
+    included); ``dense``: with e5 retrieval, every document given a vector first
+    (``_stand_in_vectors``); ``env``: settings of this run (another engine)."""
     from langzhong.config import Settings
     from langzhong.service import Service
 
@@ -88,17 +88,20 @@ def _langzhong(work: Path, home: Path, n_docs: int, dense: bool, env: dict[str, 
     os.environ.update(env)
     service = Service(Settings.load(home))
     started = time.perf_counter()
-    service.write_articles(as_articles(_docs(work)))
+    service.writing.write_articles(as_articles(_docs(work)), embed=False)  # stand-ins follow
     indexing = time.perf_counter() - started
     vectors = _stand_in_vectors(service, [t for _, t in _docs(work)]) if dense else {}
     started = time.perf_counter()
-    service.warm_up()  # as a server does before its first question (e5, the vector graph)
+    service.asking.warm_up()  # as a server does before its first question (e5, the vector graph)
     warm_up = time.perf_counter() - started
     latencies = []
+    calls = service.asking.index_calls()
     for _, text in queries:
         began = time.perf_counter()
-        service.ask(text)
+        service.asking.ask(text)
         latencies.append(time.perf_counter() - began)
+    # requests to a shared index server (Milvus) a question cost; 0 for an index in the home
+    calls_per_question = round((service.asking.index_calls() - calls) / max(len(queries), 1), 2)
     run = {
         qid: {c.article.id: c.score for c in service.searcher.search(text).candidates}
         for qid, text in queries
@@ -109,6 +112,7 @@ def _langzhong(work: Path, home: Path, n_docs: int, dense: bool, env: dict[str, 
         "index_docs_per_s": round(n_docs / indexing, 1),
         "index_seconds": round(indexing, 3),
         **percentiles(latencies),
+        "index_calls_per_question": calls_per_question,
         "rss_mb": _peak_rss_mb(),
         "disk_mb": round(disk / 2**20, 1),
         **vectors,
@@ -126,7 +130,7 @@ def _stand_in_vectors(service: Service, texts: list[str]) -> dict:
     from langzhong.index.embedding import Embedding
     from langzhong.store.vectors import VectorTable
 
-    known = service.embedding().known
+    known = service.vectors.job().known
     assert known is not None and service.embedder is not None
     found, vectors = known.get(texts)
     picks = np.random.default_rng(SEED).choice(np.flatnonzero(found), int((~found).sum()))

@@ -45,7 +45,7 @@ class Archive:
         self._writer: WARCWriter | None = None
 
     def write(self, response: Response) -> None:
-        if self._writer is None:
+        if self._file is None or self._writer is None:
             self.folder.mkdir(parents=True, exist_ok=True)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
             path = self.folder / f"crawl-{stamp}-{os.getpid()}.warc.gz"

@@ -3,26 +3,29 @@
 One request at a time, each host asked again only after its delay (the larger of ``--delay``
 and robots.txt's Crawl-delay); 429 and 503 back off as Retry-After says; every visit's outcome
 is committed with the articles it gave, so a killed crawl resumes without losing or refetching.
+The work of one run is bounded by ``--max-pages``: the addresses it may queue and the sitemaps
+and feeds it may read grow with it, and pages are fetched between sitemaps, not after all of them.
 """
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import httpx
 
 from langzhong.core import Article
 from langzhong.crawl.archive import Archive
-from langzhong.crawl.discover import feed_entries, host_of, normalize, sitemap_entries
-from langzhong.crawl.fetch import USER_AGENT, Fetcher, Refused, Response, conditional
+from langzhong.crawl.discover import feed_entries, normalize, sitemap_entries
+from langzhong.crawl.fetch import Fetcher, Refused, Response, conditional
+from langzhong.crawl.options import CrawlOptions, CrawlReport
 from langzhong.crawl.page import read_fetched
-from langzhong.crawl.robots import Robots, origin
+from langzhong.crawl.robots import Robots
+from langzhong.crawl.scope import Scope, origin
 from langzhong.ingest.sources import Rejection
-from langzhong.ingest.writer import IngestReport, Writer
+from langzhong.ingest.writer import Writer
 from langzhong.store.crawl_state import CrawlState, CrawlUrl, Kind, State
 
 # Queue order, lowest first.
@@ -30,53 +33,10 @@ DISCOVERY, SEED, RELATED, LISTED, LINKED = range(5)
 MAX_ATTEMPTS = 4
 BACKOFF_S = 2.0  # the first wait after a failure that names none; doubled each time
 MAX_WAIT_S = 120.0  # a longer wait leaves the address queued for a later crawl
-MAX_DISCOVERY_FILES = 200  # sitemaps and feeds read in one crawl
+FAILED_WAIT_S = 86_400.0  # a page that failed is asked again after 1, 2, 4 … days
+MAX_FAILED_WAIT_S = 32 * 86_400.0
 RETRY_STATUS = (429, 500, 502, 503, 504)
 GONE_STATUS = (404, 410)
-
-
-@dataclass(frozen=True)
-class CrawlOptions:
-    max_pages: int = 100
-    max_depth: int = 3
-    same_site: bool = True
-    delay_s: float = 1.0
-    user_agent: str = USER_AGENT
-    sitemaps: tuple[str, ...] = ()
-    refresh: bool = False
-    revisit_after_s: float = 86_400.0
-    gone_grace_s: float = 7 * 86_400.0
-    max_bytes: int = 5 << 20
-
-
-@dataclass
-class CrawlReport:
-    counts: Counter = field(default_factory=Counter)
-    stored: IngestReport = field(default_factory=IngestReport)
-    queued: int = 0
-    elapsed_s: float = 0.0
-
-    @property
-    def rejections(self) -> list[Rejection]:
-        return self.stored.rejections
-
-    def as_dict(self) -> dict[str, float | int]:
-        visits = sum(self.counts[k] for k in ("fetched", "not_modified", "gone", "errors"))
-        return {
-            "fetched": self.counts["fetched"],
-            "not_modified": self.counts["not_modified"],
-            "gone": self.counts["gone"],
-            "skipped_robots": self.counts["skipped_robots"],
-            "skipped": self.counts["skipped"],
-            "retried": self.counts["retried"],
-            "errors": self.counts["errors"],
-            "redirects": self.counts["redirects"],
-            **self.stored.as_dict(),
-            "removed": self.counts["removed"],
-            "queued": self.queued,
-            "elapsed_s": round(self.elapsed_s, 2),
-            "pages_per_second": round(visits / self.elapsed_s, 2) if self.elapsed_s else 0.0,
-        }
 
 
 def _timestamp(lastmod: str) -> float | None:
@@ -97,24 +57,22 @@ class Crawler:
     ) -> None:
         self.state, self.writer, self.archive, self.options = state, writer, archive, options
         self.after_visit = after_visit
-        self.fetcher = Fetcher(options.user_agent, options.max_bytes)
+        self.fetcher = Fetcher(options.user_agent, options.max_bytes, options.timeout_s)
         self.robots = Robots(self.fetcher)
         self.report = CrawlReport()
-        self.sites: set[str] = set()
+        self.scope = Scope([], options.same_site)
+        self._pages = 0  # pages asked for in this run
         self._discovery_files = 0
         self._discovery_queued: set[str] = set()  # sitemaps and feeds are read again each crawl
 
     def run(self, seeds: list[str]) -> CrawlReport:
         started = time.monotonic()
-        starts = [normalize(seed) for seed in seeds]
-        if None in starts:
-            raise ValueError("a start address must be an http(s) page address")
-        self.sites = {host_of(url) for url in starts}
+        starts = self._starts(seeds)
         with self.state.store.transaction():
             for url in starts:
                 self.state.revisit(url, "page", SEED, 0)
             if self.options.refresh:
-                self.state.revisit_due(time.time() - self.options.revisit_after_s)
+                self.state.revisit_due(time.time() - self.options.revisit_after_s, time.time())
         for host in dict.fromkeys(origin(url) for url in starts):
             listed = self.robots.of(host).sitemaps or [f"{host}/sitemap.xml"]
             with self.state.store.transaction():
@@ -122,19 +80,35 @@ class Crawler:
                 for url in (*self.options.sitemaps, *listed):
                     if address := normalize(url, host, page=False):
                         self._queue_discovery(address, "sitemap")
-        pages = 0
-        while pages < self.options.max_pages and (entry := self._next()):
+        while self._pages < self.options.max_pages and (entry := self._next()):
             if reason := self._skip_reason(entry):  # costs the site nothing, nor the budget
                 self._skip(entry, reason)
             else:
-                pages += entry.kind == "page"
+                self._pages += entry.kind == "page"
                 self._visit(entry)
             self.report.queued = self.state.queued_count()
             self.after_visit(self.report)
         self._remove_gone()
         self.report.queued = self.state.queued_count()
+        self.report.stopped_at_max_pages = bool(self.report.queued) and (
+            self._pages >= self.options.max_pages
+        )
         self.report.elapsed_s = time.monotonic() - started
         return self.report
+
+    def _starts(self, seeds: list[str]) -> list[str]:
+        """The start addresses, normalised; the crawl's scope and the internal addresses it
+        may reach are theirs."""
+        starts = [url for seed in seeds if (url := normalize(seed))]
+        if len(starts) < len(seeds):
+            raise ValueError("a start address must be an http(s) page address")
+        self.scope = Scope(starts, self.options.same_site)
+        for sitemap in self.options.sitemaps:
+            if (address := normalize(sitemap, page=False)) and self.scope.refusal(address):
+                raise ValueError(f"--sitemap {sitemap} is not on the site of a start address")
+        for url in starts:
+            self.fetcher.addresses.allow_start(urlsplit(url).hostname or "")
+        return starts
 
     def close(self) -> None:
         self.fetcher.close()
@@ -143,8 +117,9 @@ class Crawler:
     # -- choosing --------------------------------------------------------------------------------
 
     def _next(self) -> CrawlUrl | None:
-        """The first queued address that is due, waiting for it when it is due soon."""
-        while head := self.state.queued(64):
+        """The first queued address that is due, waiting for it when it is due soon; a page
+        first when this run has read more sitemaps and feeds than pages."""
+        while head := self._head():
             now = time.time()
             ready = next((entry for entry in head if entry.due <= now), None)
             if ready:
@@ -155,9 +130,14 @@ class Crawler:
             time.sleep(wait)
         return None
 
+    def _head(self) -> list[CrawlUrl]:
+        if self._discovery_files > self._pages and (pages := self.state.queued(64, "page")):
+            return pages
+        return self.state.queued(64)
+
     def _refusal(self, url: str) -> str | None:
-        if self.options.same_site and host_of(url) not in self.sites:
-            return "another site"
+        if reason := self.scope.refusal(url):
+            return reason
         if not self.robots.allows(url):
             return self.robots.of(url).unreachable or "disallowed by robots.txt"
         return None
@@ -177,8 +157,8 @@ class Crawler:
             return reason
         if entry.kind != "page":
             self._discovery_files += 1
-            if self._discovery_files > MAX_DISCOVERY_FILES:
-                return "too many sitemaps and feeds"
+            if self._discovery_files > self.options.max_discovery_files:
+                return "more sitemaps and feeds than --max-pages allows"
         return None
 
     def _skip(self, entry: CrawlUrl, reason: str) -> None:
@@ -204,7 +184,7 @@ class Crawler:
             self._retry(entry, host, response, f"HTTP {response.status}")
         elif response.status == 304:
             self._not_modified(entry, host)
-        elif response.status in GONE_STATUS and entry.fetched_at:
+        elif response.status in GONE_STATUS and (entry.fetched_at or entry.kind != "page"):
             self._gone(entry, host, response)
         elif response.status == 200:
             self._read(entry, host, response)
@@ -218,13 +198,19 @@ class Crawler:
             self.state.finish(url, state, **fields)
 
     def _failed(self, entry: CrawlUrl, host: str, note: str, status: int | None = None) -> None:
+        """Given up for this crawl; a ``--refresh`` asks again only after a wait that doubles
+        with each failure in a row (a dead link is not asked every night)."""
         self.report.counts["errors"] += 1
-        self._record(host, entry.url, "failed", status=status, note=note)
+        failures = entry.failures + 1
+        wait = min(FAILED_WAIT_S * 2 ** (failures - 1), MAX_FAILED_WAIT_S)
+        fields = {"status": status, "note": note, "failures": failures, "due": time.time() + wait}
+        self._record(host, entry.url, "failed", **fields)
 
     def _retry(self, entry: CrawlUrl, host: str, response: Response | None, note: str) -> None:
         attempts = entry.attempts + 1
         if attempts >= MAX_ATTEMPTS:
-            self._failed(entry, host, f"{note}, {attempts} attempts", response and response.status)
+            status = response.status if response is not None else None
+            self._failed(entry, host, f"{note}, {attempts} attempts", status)
             return
         self.report.counts["retried"] += 1
         asked = response.retry_after() if response is not None else None
@@ -237,14 +223,14 @@ class Crawler:
     def _not_modified(self, entry: CrawlUrl, host: str) -> None:
         self.report.counts["not_modified"] += 1
         fields = {"status": 304, "fetched_at": time.time(), "attempts": 0, "gone_since": None}
-        self._record(host, entry.url, "done", **fields, note=None)
+        self._record(host, entry.url, "done", **fields, failures=0, note=None)
 
     def _gone(self, entry: CrawlUrl, host: str, response: Response) -> None:
         if entry.kind == "page":  # a sitemap.xml guessed at and not there is no news
             self.report.counts["gone"] += 1
         since = entry.gone_since or time.time()
         fields = {"status": response.status, "fetched_at": time.time(), "attempts": 0}
-        self._record(host, entry.url, "gone", **fields, gone_since=since, note=None)
+        self._record(host, entry.url, "gone", **fields, gone_since=since, failures=0, note=None)
 
     def _read(self, entry: CrawlUrl, host: str, response: Response) -> None:
         final = normalize(response.url) or entry.url
@@ -265,7 +251,9 @@ class Crawler:
                     **validators,
                 )
                 self.state.discover(final, entry.kind, entry.priority, entry.depth)
-                entry = self.state.get(final)
+                redirected = self.state.get(final)
+                assert redirected is not None  # discovered just above, in this transaction
+                entry = redirected
             note = None
             if entry.kind == "sitemap":
                 self._read_sitemap(response.body, final)
@@ -280,6 +268,7 @@ class Crawler:
                 status=200,
                 fetched_at=time.time(),
                 attempts=0,
+                failures=0,
                 gone_since=None,
                 articles=ids,
                 note=note,
@@ -308,24 +297,36 @@ class Crawler:
             self._queue_pages(links.related, RELATED, entry.depth + 1)
             self._queue_pages(links.other, LINKED, entry.depth + 1)
         for feed in links.feeds:
-            if not self.options.same_site or host_of(feed) in self.sites:
-                self._queue_discovery(feed, "feed")
+            self._queue_discovery(feed, "feed")
         if page.skipped:
-            self.report.counts["skipped"] += 1
+            self.report.counts["not_articles" if page.not_article else "skipped"] += 1
             return page.skipped, []
         self.archive.write(response)
         self.report.stored.rejections.extend(r for r in page.items if isinstance(r, Rejection))
         return None, [a for a in page.items if not isinstance(a, Rejection)]
 
     def _queue_discovery(self, url: str, kind: Kind) -> None:
-        if url not in self._discovery_queued:
-            self._discovery_queued.add(url)
+        """A sitemap or feed, read once per crawl, as many as --max-pages allows."""
+        seen = self._discovery_queued
+        if url in seen or len(seen) >= self.options.max_discovery_files:
+            return
+        if not self.scope.refusal(url):
+            seen.add(url)
             self.state.revisit(url, kind, DISCOVERY, 0)
 
     def _queue_pages(self, urls: list[str], priority: int, depth: int) -> None:
+        """Queue the addresses in scope while the queue has room for new ones (those it cannot
+        take are found again by a later crawl)."""
+        room = self.options.max_queued - self.state.queued_count("page")
         for url in urls:
-            if not self.options.same_site or host_of(url) in self.sites:
-                self.state.discover(url, "page", priority, depth)
+            if self.scope.refusal(url):
+                continue
+            if self.state.get(url) is None:
+                if room <= 0:
+                    self.report.counts["not_queued"] += 1
+                    continue
+                room -= 1
+            self.state.discover(url, "page", priority, depth)
 
     # -- leaving -------------------------------------------------------------------------------
 

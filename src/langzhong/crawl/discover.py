@@ -23,8 +23,6 @@ from langzhong.ingest.sources import GZIP_MAGIC
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
 FEED_TYPES = ("application/rss+xml", "application/atom+xml", "application/feed+json")
 MAX_SITEMAP_BYTES = 50 << 20  # the sitemaps protocol's own limit, uncompressed
-# A page whose visible text is mostly link text is a list of other pages, not an article.
-LISTING_LINK_SHARE = 0.5
 _XML = lxml.etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
 
 
@@ -45,10 +43,6 @@ def normalize(url: str, base: str | None = None, page: bool = True) -> str | Non
         return None
 
 
-def host_of(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
-
-
 @dataclass
 class PageLinks:
     related: list[str] = field(default_factory=list)  # under 相关阅读, followed first
@@ -56,14 +50,9 @@ class PageLinks:
     feeds: list[str] = field(default_factory=list)  # <link rel="alternate" type="…rss+xml">
     follow: bool = True  # <meta name="robots" content="nofollow"> says no
     index: bool = True  # <meta name="robots" content="noindex"> says no
-    listing: bool = False  # mostly links: navigation, not an article
 
 
-def page_links(html: str, url: str) -> PageLinks:
-    try:
-        tree = lxml.html.fromstring(html)
-    except (lxml.etree.ParserError, ValueError):
-        return PageLinks()
+def page_links(tree: lxml.html.HtmlElement, url: str) -> PageLinks:
     base = next((b.get("href") for b in tree.iter("base") if b.get("href")), None) or url
     found = PageLinks()
     for meta in tree.iter("meta"):
@@ -76,17 +65,12 @@ def page_links(html: str, url: str) -> PageLinks:
         if is_feed and (feed := normalize(link.get("href") or "", base, page=False)):
             found.feeds.append(feed)
     related = related_links(tree)  # kept alive: lxml elements compare by proxy identity
-    link_chars = 0
     for anchor in tree.iter("a"):
-        link_chars += len("".join(anchor.text_content().split()))
         if "nofollow" in (anchor.get("rel") or "").lower():
             continue
         target = normalize(anchor.get("href") or "", base)
         if target and target != url:
             (found.related if anchor in related else found.other).append(target)
-    body = tree.find("body")
-    text_chars = len("".join(body.text_content().split())) if body is not None else 0
-    found.listing = text_chars == 0 or link_chars / text_chars >= LISTING_LINK_SHARE
     found.related = list(dict.fromkeys(found.related))
     found.other = [u for u in dict.fromkeys(found.other) if u not in found.related]
     return found

@@ -1,11 +1,14 @@
-"""HTTP for the crawler: one client with a User-Agent naming langzhong, timeouts and a size cap.
+"""HTTP for the crawler: one client with a User-Agent naming langzhong, timeouts, a total deadline
+per request and a size cap, connecting only to addresses ``guard.py`` allows.
 
 Redirects are followed here, hop by hop, so that the crawl policy can refuse a hop (another
 site, a folder robots.txt disallows, a scheme other than http(s)) before it is requested.
+Proxies named in the environment are not used: the guard must see the address connected to.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,15 +18,14 @@ from urllib.parse import urljoin
 
 import httpx
 
+from langzhong.crawl.guard import Addresses, GuardedBackend, GuardedTransport, Refused
+
 ROBOTS_TOKEN = "langzhong"  # the name robots.txt rules address
 USER_AGENT = f"langzhong/{version('langzhong')} (health Q&A crawler; obeys robots.txt: langzhong)"
 MAX_REDIRECTS = 5
 REDIRECTS = (301, 302, 303, 307, 308)
-TIMEOUT_S = 15.0
-
-
-class Refused(Exception):
-    """The fetch was not made or not finished; the message says why."""
+TIMEOUT_S = 15.0  # the longest a connection may sit idle
+TOTAL_S = 30.0  # the longest a whole request may take: connect, headers and body
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,18 @@ def conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
 
 
 class Fetcher:
-    def __init__(self, user_agent: str = USER_AGENT, max_bytes: int = 5 << 20) -> None:
+    def __init__(
+        self, user_agent: str = USER_AGENT, max_bytes: int = 5 << 20, total_s: float = TOTAL_S
+    ) -> None:
         self.max_bytes = max_bytes
+        self.addresses = Addresses()
+        self._backend = GuardedBackend(self.addresses, total_s)
         self.client = httpx.Client(
-            headers={"User-Agent": user_agent}, timeout=TIMEOUT_S, follow_redirects=False
+            headers={"User-Agent": user_agent},
+            timeout=TIMEOUT_S,
+            follow_redirects=False,
+            transport=GuardedTransport(self._backend),
+            trust_env=False,
         )
 
     def get(
@@ -95,6 +105,13 @@ class Fetcher:
         raise Refused(f"more than {MAX_REDIRECTS} redirects")
 
     def _get_once(self, url: str, headers: dict[str, str]) -> Response:
+        self._backend.deadline = time.monotonic() + self._backend.total_s
+        try:
+            return self._read(url, headers)
+        finally:
+            self._backend.deadline = math.inf
+
+    def _read(self, url: str, headers: dict[str, str]) -> Response:
         with self.client.stream("GET", url, headers=headers) as response:
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_bytes:

@@ -1,18 +1,19 @@
 """robots.txt, read once per host and crawl with protego.
 
 RFC 9309: a robots.txt that does not exist (4xx) allows everything; one that cannot be read
-(5xx, a network error) disallows everything until a later crawl reads it.
+(5xx, a network error) disallows everything until a later crawl reads it. Its redirects are
+followed only on its own origin: a robots.txt that sends the crawler elsewhere is unreadable.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 import httpx
 from protego import Protego
 
 from langzhong.crawl.fetch import ROBOTS_TOKEN, Fetcher, Refused
+from langzhong.crawl.scope import origin, same_origin
 
 MAX_ROBOTS_BYTES = 500 << 10  # RFC 9309 asks crawlers to read at least 500 KiB
 
@@ -33,12 +34,6 @@ class HostRules:
         return float(delay or 0.0)
 
 
-def origin(url: str) -> str:
-    """scheme://host[:port], the unit robots.txt and politeness apply to."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 class Robots:
     def __init__(self, fetcher: Fetcher) -> None:
         self.fetcher = fetcher
@@ -55,9 +50,13 @@ class Robots:
 
     def _read(self, host: str) -> HostRules:
         try:
-            response = self.fetcher.get(f"{host}/robots.txt")
-        except (httpx.HTTPError, Refused) as error:
+            response = self.fetcher.get(
+                f"{host}/robots.txt", may_follow=lambda url: same_origin(url, host)
+            )
+        except httpx.HTTPError as error:
             return HostRules(None, unreachable=f"robots.txt unreadable ({type(error).__name__})")
+        except Refused as error:
+            return HostRules(None, unreachable=f"robots.txt unreadable: {error}")
         if 400 <= response.status < 500:
             return HostRules(None)
         if response.status != 200:

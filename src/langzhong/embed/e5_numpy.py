@@ -16,6 +16,7 @@ import itertools
 import mmap
 import struct
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 from scipy.special import erf
@@ -222,7 +223,7 @@ class E5Numpy:
 
     def embed_text(self, text: str, encode: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
         """A unit vector: the windows' pooled states, weighted by their token counts."""
-        total = sum(weight * encode(x) for x, weight in self.windows(text))
+        total = cast(np.ndarray, sum(weight * encode(x) for x, weight in self.windows(text)))
         return (total / np.linalg.norm(total)).astype(np.float32)
 
     def _embed(self, text: str) -> np.ndarray:

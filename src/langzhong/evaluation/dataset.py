@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import random
+from importlib import resources
 from pathlib import Path
 
 SPLIT_SEED = 20261124
 TRAIN_SHARE = 0.7
+CHECKOUT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
+
+
+def bundled_data() -> Path:
+    """The demo copy of the medical-dialogue-im rows: the data the fixed split is made from."""
+    return Path(str(resources.files("langzhong.demo").joinpath("medical-dialogue-im.jsonl.gz")))
+
+
+def checkout_file(name: str) -> Path | None:
+    """tests/data/``name`` beside the package, in a source checkout."""
+    path = CHECKOUT_DATA / name
+    return path if path.is_file() else None
+
+
+def question_lines(path: Path) -> list[str]:
+    """Questions one a line, blank lines and ``#`` comments left out."""
+    text = path.read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and line[0] != "#"]
 
 
 def load_rows(path: Path) -> list[dict[str, str]]:
@@ -63,3 +83,9 @@ def split(
         [r for i, r in enumerate(rows) if i in train],
         [r for i, r in enumerate(rows) if i not in train],
     )
+
+
+def hash_split(text: str) -> str:
+    """A hand-written test line's half, fixed by its text: "tune" (read while tuning) or
+    "held-out" (only measured). About half land on each side."""
+    return "tune" if hashlib.sha1(text.strip().encode("utf-8")).digest()[0] % 2 == 0 else "held-out"

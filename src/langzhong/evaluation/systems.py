@@ -11,12 +11,11 @@ import re
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from langzhong.answer.compose import PAGE_SIZE
-from langzhong.answer.department_model import DepartmentModel
 from langzhong.config import Settings
 from langzhong.core import Article, Section
 from langzhong.evaluation.judged import Judgements, judged_cut
@@ -24,6 +23,7 @@ from langzhong.evaluation.metrics import Run, reliability
 from langzhong.evaluation.tasks import Task
 from langzhong.search.confidence import ConfidenceModel
 from langzhong.search.rerank import TranslationReranker
+from langzhong.triage.department_model import DepartmentModel
 
 DEPTH = 100
 _PUNCT = re.compile(r"[\W_]+")
@@ -43,7 +43,7 @@ class Langzhong:
     questions and for ``unanswerable`` ones (questions the corpus cannot answer).
     ``other_names``: also search for the other names of the entities a question names
     (knowledge/, measured in docs/knowledge.md; off in the product). ``dense``: with e5
-    retrieval (the dense extra), its cut by ``dense_confidence``. ``departments``: the department
+    retrieval, its cut by ``dense_confidence``. ``departments``: the department
     model trained with them (a confidence feature; the documents carry their rows' labels).
     ``judged``: answers judged by hand for some questions, a second measure of the cut.
     """
@@ -77,7 +77,9 @@ class Langzhong:
         from langzhong.service import Service  # the same wiring as the CLI and the site
 
         with tempfile.TemporaryDirectory() as tmp:
-            service = Service(Settings.load(Path(tmp)))
+            # as content ingested after install: every answer embedded through the product's
+            # own write path, none from the package's shipped vectors
+            service = Service(Settings.load(Path(tmp)), known_vectors=not self.dense)
             service.searcher.reranker = self.reranker
             service.searcher.confidence = self.confidence
             service.searcher.other_names = self.other_names
@@ -95,32 +97,35 @@ class Langzhong:
                 )
                 for doc, text in task.corpus.items()
             ]
-            service.write_articles(articles)
+            service.writing.write_articles(articles)
             run = {}
             for qid, text in task.queries.items():
                 results = service.searcher.search(text, count=DEPTH)
                 run[qid] = {c.article.id: c.score for c in results.candidates}
                 if self.confidence is not None:
-                    answer = service.ask(text)
+                    answer = service.asking.ask(text)
                     self.shown[qid] = [hit.id for hit in answer.hits]
                     self.best[qid] = answer.best
                     self.confidences[qid] = {
                         c.article.id: c.confidence for c in results.candidates if c.confidence
                     }
             if self.confidence is not None:
-                pages = [service.ask(q) for q in self.unanswerable]
+                pages = [service.asking.ask(q) for q in self.unanswerable]
                 self.unanswerable_shown = [len(page.hits) for page in pages]
                 self.unanswerable_best = sum(page.best for page in pages)
             service.close()
         return run
 
-    def precision(self, qrels: dict[str, dict[str, int]], run: Run) -> dict[str, float]:
+    def precision(self, qrels: dict[str, dict[str, int]], run: Run) -> dict[str, Any]:
         """What the confidence cut shows, beside the uncut first page (see docs/ranking.md)."""
-        top10 = {q: sorted(docs, key=docs.get, reverse=True)[:PAGE_SIZE] for q, docs in run.items()}
+        top10 = {
+            q: sorted(docs, key=docs.__getitem__, reverse=True)[:PAGE_SIZE]
+            for q, docs in run.items()
+        }
         n = len(qrels)
         in_top = sum(any(d in qrels[q] for d in top10.get(q, ())) for q in qrels) / n
         shown = sum(any(d in qrels[q] for d in self.shown.get(q, ())) for q in qrels) / n
-        figures = {
+        figures: dict[str, Any] = {
             "threshold": self.confidence.threshold if self.confidence else None,
             "relevant_in_top10": in_top,
             "relevant_shown": shown,
@@ -129,7 +134,7 @@ class Langzhong:
         }
         figures.update(self._best_answer(qrels))
         if self.judged:
-            figures["judged"] = judged_cut(self.judged, top10, self.shown)
+            figures["judged"] = judged_cut(self.judged, top10, self.shown, self.best)
         pairs = [
             (p, doc in qrels[q]) for q, docs in self.confidences.items() for doc, p in docs.items()
         ]

@@ -103,7 +103,7 @@ class AnnGraph:
 
 
 def available() -> bool:
-    """Whether usearch is installed (the dense extra brings it); without it, exact scans."""
+    """Whether usearch is installed (langzhong installs it); without it, exact scans."""
     return importlib.util.find_spec("usearch") is not None
 
 

@@ -14,7 +14,7 @@ a write raises IndexBusy while another holds it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -45,12 +45,28 @@ class IndexDoc:
     key: int
     title_terms: Sequence[str]
     body_terms: Sequence[str]
+    # The e5 unit vector of the article's current content, for an index that holds vectors.
+    vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """One question's candidates: BM25's ranking and e5's nearest, and what the reranker reads
+    of them where the index answered it in the same call (None: asked for separately)."""
+
+    ranked: list[tuple[int, float]]  # (key, BM25 score), best first
+    nearest: list[int] = field(default_factory=list)  # keys by e5 cosine, best first
+    term_hashes: dict[int, np.ndarray] | None = None  # as ``doc_term_hashes`` answers
+    cosines: dict[int, float] | None = None  # with the question's vector, where a key has one
 
 
 class LexicalIndex(Protocol):
     name: str
     # One index for every server (Milvus), rather than one per server's home.
     shared: bool
+    # Holds each document's e5 vector too and answers ``retrieve`` (Milvus); the others leave
+    # vectors to index/dense.py.
+    holds_vectors: bool
 
     def claim(self) -> None:
         """Take the index for writing now, before any write (IndexBusy if another process has
@@ -95,3 +111,17 @@ class LexicalIndex(Protocol):
 
     def close(self) -> None:
         """Release everything the index holds open."""
+
+
+class HybridIndex(LexicalIndex, Protocol):
+    """An index that holds the e5 vectors too (``holds_vectors``: Milvus)."""
+
+    def retrieve(
+        self,
+        terms: Sequence[str],
+        limit: int,
+        question: np.ndarray | None = None,
+        nearest: int = 0,
+    ) -> Retrieved:
+        """BM25's best ``limit`` for the terms and the question's ``nearest`` by e5, with what
+        the reranker reads of them, in one call."""

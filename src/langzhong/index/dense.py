@@ -165,6 +165,28 @@ class DenseIndex:
         return [(int(view.keys[i]), float(sims[i])) for i in top]
 
 
+class VectorsInIndex:
+    """The dense side where the shared index holds the vectors (Milvus searches them with the
+    terms, ``LexicalIndex.retrieve``): this process keeps none of them."""
+
+    RECHECK_S = 10.0  # while no article has a vector, how often to look again
+
+    def __init__(self, table: VectorTable) -> None:
+        self.table = table
+        self._some, self._checked = False, -self.RECHECK_S
+
+    def refresh(self) -> None:
+        """Whether any article has a vector yet (once one has, it stays so for search)."""
+        if not self._some and time.monotonic() - self._checked > self.RECHECK_S:
+            self._some, self._checked = VectorTable.any(self.table.store), time.monotonic()
+
+    def __len__(self) -> int:
+        return int(self._some)
+
+    def method(self, documents: int) -> str:
+        return "in the shared index (Milvus HNSW)"
+
+
 def _units(rows: list[tuple[int, bytes, float]], dim: int) -> np.ndarray:
     """The stored int8 rows as float32 unit vectors."""
     if not rows:

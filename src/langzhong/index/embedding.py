@@ -9,7 +9,9 @@ at most one batch.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,9 +21,13 @@ from langzhong.core import Article
 from langzhong.embed.base import Embedder
 from langzhong.embed.vectors import VectorCache
 from langzhong.store import ArticleStore
+from langzhong.store.locks import WriterLock
 from langzhong.store.vectors import VectorTable
 
+log = logging.getLogger(__name__)
 BATCH = 64  # articles embedded and committed together
+DRAIN_EVERY_S = 10.0  # a server's background embedding looks for others' writes this often
+STOP_WAIT_S = 30.0
 
 
 def article_text(article: Article) -> str:
@@ -107,3 +113,39 @@ class Embedding:
         parts = [texts[i : i + step] for i in range(0, len(texts), step)]
         with ThreadPoolExecutor(len(parts)) as pool:
             return np.concatenate(list(pool.map(self.embedder.embed_passages, parts)))
+
+
+class BackgroundEmbedding:
+    """A server's thread that gives pending articles their vectors: woken by each write, and
+    every DRAIN_EVERY_S for what other workers and servers wrote. One process at a time does it
+    (``lock``, the store's ``embedding`` writer lock); the others find nothing left."""
+
+    def __init__(self, job: Callable[[], Embedding], lock: WriterLock) -> None:
+        self.job, self.lock = job, lock
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="embedding", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._thread.join(timeout=STOP_WAIT_S)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(DRAIN_EVERY_S)
+            self._wake.clear()
+            if self._stopping.is_set() or not self.lock.acquire():
+                continue
+            try:
+                self.job().catch_up()
+            except Exception:  # a store or index outage: the vectors stay pending, tried again
+                log.warning("background embedding failed; retrying later", exc_info=True)
+            finally:
+                self.lock.release()

@@ -30,6 +30,7 @@ class Fts5Index:
 
     name = "fts5"
     shared = False
+    holds_vectors = False
 
     def __init__(self, path: Path) -> None:
         self.conn = self._connect(path)
@@ -46,8 +47,9 @@ class Fts5Index:
             "INSERT OR IGNORE INTO fts_state SELECT 1, count(*), '' FROM fts;"
         )
         # Searches read through their own connection: they see only what was committed.
-        self.reader: sqlite3.Connection | None = self._connect(path)
+        self.reader = self._connect(path)
         self.read_lock = threading.Lock()
+        self._closed = False
 
     @staticmethod
     def _connect(path: Path) -> sqlite3.Connection:
@@ -136,9 +138,9 @@ class Fts5Index:
     def close(self) -> None:
         """Closing twice is harmless."""
         with self.lock:
-            if self.reader is None:
+            if self._closed:
                 return
             self.release()
             self.reader.close()
             self.conn.close()
-            self.reader = None
+            self._closed = True

@@ -13,6 +13,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import tantivy
@@ -42,6 +43,7 @@ def _schema() -> tantivy.Schema:
 class TantivyIndex:
     name = "tantivy"
     shared = False
+    holds_vectors = False
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -138,7 +140,7 @@ class TantivyIndex:
         if not hits:
             return []
         addresses = [address for _, address in hits]
-        keys = searcher.fast_field_values("key", addresses)
+        keys = _keys(searcher, addresses)
         # The reranker asks for these documents' terms next: remember where they are.
         self._last.found = searcher, dict(zip(keys, addresses, strict=True))
         return [(key, score) for key, (score, _) in zip(keys, hits, strict=True) if score > 0]
@@ -154,6 +156,8 @@ class TantivyIndex:
     def doc_term_hashes(self, keys: Sequence[int]) -> dict[int, np.ndarray]:
         if not keys:
             return {}
+        searcher: tantivy.Searcher | None
+        addresses: dict[int, tantivy.DocAddress]
         searcher, addresses = getattr(self._last, "found", (None, {}))
         if searcher is None or not any(key in addresses for key in keys):  # another question's
             searcher, addresses = self._searcher(), {}
@@ -163,9 +167,9 @@ class TantivyIndex:
             query = tantivy.Query.term_set_query(self.schema, "key", missing)
             hits = searcher.search(query, len(missing), count=False).hits
             found = [address for _, address in hits]
-            looked_up = zip(searcher.fast_field_values("key", found), found, strict=True)
+            looked_up = zip(_keys(searcher, found), found, strict=True)
             addresses = {**addresses, **dict(looked_up)}
-        hashes = {}
+        hashes: dict[int, np.ndarray] = {}
         for key in keys:
             if key in addresses:
                 stored = searcher.doc(addresses[key])["hashes"]
@@ -174,3 +178,8 @@ class TantivyIndex:
 
     def close(self) -> None:
         self.release()
+
+
+def _keys(searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]) -> list[int]:
+    """The documents' keys (the "key" field holds the store's rowids, u64)."""
+    return cast(list[int], searcher.fast_field_values("key", addresses))

@@ -1,6 +1,10 @@
-"""Bytes to text: a byte-order mark, then the page's own ``<meta charset>``, then strict UTF-8,
-then the more plausible of the Chinese encodings (GB18030 accepts almost any bytes, so Big5 is
-weighed against it rather than tried after it)."""
+"""Bytes to text: a byte-order mark, then the charset the server or the page's own ``<meta
+charset>`` names, then strict UTF-8, then the more plausible of the Chinese encodings (GB18030
+accepts almost any bytes, so Big5 is weighed against it rather than tried after it).
+
+A named charset is a claim the body must bear out: one that does not decode it cleanly is
+ignored, a single-byte one (``iso-8859-1`` decodes any bytes) proves nothing about a body that is
+not ASCII, and when the header and the ``<meta>`` disagree the body decides between them."""
 
 from __future__ import annotations
 
@@ -57,11 +61,36 @@ def charset_of(content_type: str | None) -> str | None:
     return SUPERSETS.get(found.group(1).lower(), found.group(1).lower()) if found else None
 
 
+def _single_byte(encoding: str) -> bool:
+    """A Latin or other one-byte charset: it cannot spell Chinese, and decodes any bytes."""
+    try:
+        "中".encode(encoding)
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _codec(encoding: str) -> str:
+    return codecs.lookup(encoding).name
+
+
+def _named(raw: bytes, declared: str | None) -> str | None:
+    """The body decoded in the charset its labels name, when the body bears the label out."""
+    labels = dict.fromkeys(e for e in (declared, _declared(raw)) if e)
+    clean = {e: text for e in labels if (text := _strict(raw, e)) is not None}
+    telling = [e for e in clean if raw.isascii() or not _single_byte(e)]
+    if len({_codec(e) for e in telling}) == 1:
+        return clean[telling[0]]
+    if telling:  # the header and the <meta> disagree, and both decode: the body decides
+        best = charset_normalizer.from_bytes(raw, cp_isolation=telling).best()
+        return str(best) if best else clean[telling[0]]
+    return None
+
+
 def decode_text(raw: bytes, declared: str | None = None) -> str:
     """Decode a crawled page; raise UnreadableInput with a short reason when it is not text.
 
-    ``declared``: the encoding the server named (HTTP ``Content-Type``), which outranks the
-    page's own ``<meta charset>`` as it does in browsers."""
+    ``declared``: the encoding the server named (HTTP ``Content-Type``)."""
     if not raw.strip():
         raise UnreadableInput("empty file")
     for bom, encoding in BOMS:
@@ -72,8 +101,8 @@ def decode_text(raw: bytes, declared: str | None = None) -> str:
             return text
     if looks_binary(raw):
         raise UnreadableInput("binary file (expected a text page, HTML or JSONL)")
-    for encoding in (declared, _declared(raw), "utf-8"):
-        if encoding and (text := _strict(raw, encoding)) is not None:
+    for text in (_named(raw, declared), _strict(raw, "utf-8")):
+        if text is not None:
             return text
     best = charset_normalizer.from_bytes(raw, cp_isolation=CHINESE).best()
     best = best or charset_normalizer.from_bytes(raw).best()

@@ -146,7 +146,8 @@ def parse_html(html: str, *, source: str | None = None, url: str | None = None) 
     return parse_page(
         _plain(body),
         source=source or site,
-        url=url or (meta.url if meta else None),
+        url=url
+        or (meta.url if meta and (meta.url or "").startswith(("http://", "https://")) else None),
         title=title,
         date=(parse_date(meta.date) if meta and meta.date else None) or _first(parse_date, byline),
         related=_related_titles(tree, title),

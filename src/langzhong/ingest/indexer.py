@@ -21,8 +21,9 @@ from concurrent.futures.process import BrokenProcessPool
 
 from langzhong.core import Article
 from langzhong.index import IndexBusy, IndexDoc, LexicalIndex
-from langzhong.orphans import stop_when_orphaned
+from langzhong.parent_watch import stop_when_orphaned
 from langzhong.store import ArticleStore
+from langzhong.store.vectors import VectorTable
 from langzhong.text import Analyzer, default_analyzer
 
 CHUNK = 5_000  # log entries read, articles loaded and segmented at a time
@@ -56,6 +57,9 @@ class Indexer:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._lock = threading.Lock()
         self._pool: ProcessPoolExecutor | None = None
+        # How far the index was last seen to reach: ``behind`` asks the index (a call to a
+        # shared one) only once the store's log has moved past it.
+        self._reached: int | None = None
 
     def pending(self) -> int:
         """About how many logged changes the index has not applied yet."""
@@ -65,9 +69,14 @@ class Indexer:
         return self.store.last_change() - start
 
     def behind(self) -> bool:
-        """Whether the store has logged changes the index lacks (one read of each)."""
+        """Whether the store has logged changes the index lacks (a read of the store's log
+        head, and of the index's checkpoint when the head has moved since it was last seen)."""
+        last = self.store.last_change()
+        if self._reached is not None and last <= self._reached:
+            return False
         _, _, seq = self.index.checkpoint().partition(":")
-        return not seq.isdigit() or self.store.last_change() > int(seq)
+        self._reached = int(seq) if seq.isdigit() else None
+        return self._reached is None or last > self._reached
 
     def catch_up(self, on_progress: Callable[[int], None] = lambda applied: None) -> int:
         """Apply every change the index lacks and let go of the index; returns how many
@@ -200,6 +209,7 @@ class Indexer:
 
     def _commit(self, seq: int) -> None:
         self.index.commit(self._checkpoint(seq))
+        self._reached = seq
         # With a shared store and an index per server, others may not have applied it yet.
         if self.index.shared or not self.store.shared:
             self.store.prune_changes(seq)
@@ -216,8 +226,11 @@ class Indexer:
                 self.workers = 1
         if terms is None:
             terms = _segment(texts, self.analyzer)
+        vectors = {}
+        if self.index.holds_vectors:
+            vectors = VectorTable(self.store).current(list(articles))
         for key, (title_terms, body_terms) in zip(articles, terms, strict=True):
-            yield IndexDoc(key, title_terms, body_terms)
+            yield IndexDoc(key, title_terms, body_terms, vectors.get(key))
 
     def _segment_in_parallel(self, texts: list[tuple[str, str]]) -> list[tuple]:
         if self._pool is None:

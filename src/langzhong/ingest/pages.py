@@ -30,9 +30,15 @@ _HEADING_STYLES = (
     (4, re.compile(r"^[（(]\s*\d{1,2}\s*[)）]\s*\S")),
 )
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+)$")
-_SENTENCE_END = tuple("。！？；!?;")
+# A line ending so is a sentence, not a title or a heading; a question mark may end either
+# (health sites title most pages as the patient's question).
+_SENTENCE_END = tuple("。！；!;")
+_QUESTION_END = tuple("？?")
 MAX_HEADING_CHARS = 40
 MAX_TITLE_CHARS = 100
+# A text file's first line that ends like a sentence is still its title when it is this short and
+# a body follows (「高血压该治疗什么？」, 「饭后散步好吗。」).
+SHORT_TITLE_CHARS = 40
 TITLE_SEARCH_LINES = 5
 
 _DATE = re.compile(
@@ -67,6 +73,17 @@ def parse_date(line: str) -> str | None:
     if not (1 <= month <= 12 and 1 <= day <= 31):
         return None
     return f"{year:04d}-{month:02d}-{day:02d}"
+
+
+def _is_title(text: str, *, given: bool, body_follows: bool) -> bool:
+    """A title given by the page's markup (``<h1>``, metadata) is one whatever its last
+    character; a text's first line is one unless it reads as a sentence: long and ending like one,
+    or with nothing under it."""
+    if not any(char.isalnum() for char in text) or len(text) > MAX_TITLE_CHARS:
+        return False
+    if given or not text.endswith((*_SENTENCE_END, *_QUESTION_END)):
+        return True
+    return body_follows and len(text) <= SHORT_TITLE_CHARS
 
 
 def _heading_rank(line: str) -> tuple[float, str] | None:
@@ -145,6 +162,7 @@ def parse_page(
     """
     lines = [line.strip() for line in drop_repeated_blocks(text.splitlines())]
     lines = [line for line in lines if line]
+    given_title = title is not None
     if title is None:
         if not lines:
             raise NotAPage("no text")
@@ -154,7 +172,7 @@ def parse_page(
         at = next((i for i, line in enumerate(plain) if _same(line, title)), None)
         if at is not None:
             del lines[: at + 1]
-    if not title or len(title) > MAX_TITLE_CHARS or title.endswith(_SENTENCE_END):
+    if not _is_title(title, given=given_title, body_follows=bool(lines)):
         raise NotAPage("no title found (the first line should be the page's title)")
 
     body: list[str] = []

@@ -86,6 +86,9 @@ def record_articles(record: Any, source: str | None = None) -> list[Article]:
         raise BadRecord("an article needs a 'lead', 'sections' or the page 'text'")
     fields = {**record, "title": title, "source": record.get("source") or source}
     fields.setdefault("id", article_id(fields["source"], title))
+    if isinstance(fields.get("url"), str) and fields["url"].startswith("/"):
+        # exports before the url rule allowed a path on this site: the article is kept without it
+        fields["url"] = None
     try:
         return [Article.model_validate(fields)]
     except ValidationError as error:

@@ -10,9 +10,10 @@ import gzip
 import io
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -89,11 +90,17 @@ def _jsonl_lines(raw: bytes, max_bytes: int) -> Iterator[tuple[int, bytes]]:
 
 
 def _records(
-    where: str, raw: bytes, max_bytes: int, source: str | None
+    where: str,
+    raw: bytes,
+    max_bytes: int,
+    source: str | None,
+    on_record: Callable[[Any], None] = lambda record: None,
 ) -> Iterator[Article | Rejection]:
     for number, line in _jsonl_lines(raw, max_bytes):
         try:
-            articles = record_articles(json.loads(decode_text(line)), source)
+            record = json.loads(decode_text(line))
+            on_record(record)
+            articles = record_articles(record, source)
         except json.JSONDecodeError as error:
             yield Rejection(f"{where}:{number}", f"invalid JSON ({error.msg})")
         except (BadRecord, NotAPage, UnreadableInput) as error:
@@ -108,10 +115,13 @@ def _records(
             yield from articles
 
 
-def read_jsonl(path: Path, *, max_bytes: int) -> Iterator[Article | Rejection]:
-    """The articles of a JSON-lines file (plain or gzipped) whatever its name says."""
+def read_jsonl(
+    path: Path, *, max_bytes: int, on_record: Callable[[Any], None] = lambda record: None
+) -> Iterator[Article | Rejection]:
+    """The articles of a JSON-lines file (plain or gzipped) whatever its name says;
+    ``on_record`` sees each line's JSON value first (a backup's vectors, ``backup.py``)."""
     try:
-        yield from _records(str(path), path.read_bytes(), max_bytes, None)
+        yield from _records(str(path), path.read_bytes(), max_bytes, None, on_record)
     except (UnreadableInput, OSError, EOFError, gzip.BadGzipFile) as error:
         yield Rejection(str(path), str(error) or type(error).__name__)
 

@@ -8,6 +8,7 @@ train`` on the train split only (``training/confidence.py``) and shipped as
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from langzhong.search.rerank import TranslationReranker, filled
+from langzhong.question import Question, points
+from langzhong.search.rerank import TranslationReranker, imputed
+from langzhong.text import Analyzer
 from langzhong.text.hashing import term_hashes
 
 FEATURES = (
@@ -32,9 +35,47 @@ FEATURES = (
     "department",  # how much the question points to the document's department (0: unknown)
 )
 DENSE_FEATURES = (
-    "dense",  # e5 cosine of question and document (the lowest candidate's where it has none)
+    "dense",  # e5 cosine of question and document (where it has none yet: what its words earn)
     "dense_gap",  # ... below the best candidate's
 )
+# Whether the document speaks to the point the patient asked (question.py: Question.point):
+POINT_FEATURES = (
+    "asks_point",  # the question says what it asks (a cue of data/points.toml)
+    "point_answered",  # the document uses a word answers to that point use
+    "point_object",  # share of the words of what it asks about (能喝酒吗: 酒) the document has
+)
+
+
+@dataclass(frozen=True)
+class PointNumbers:
+    """The asked point as term numbers: the words that answer it, and what it asks about."""
+
+    answers: np.ndarray
+    object: np.ndarray
+
+    @property
+    def asked(self) -> bool:
+        return bool(len(self.answers))
+
+
+ASKING_VERBS = frozenset("吃喝用做吸抽打喂泡戴")  # 能喝酒吗 asks about 喝酒, not about 喝
+NO_POINT = PointNumbers(np.zeros(0, np.uint64), np.zeros(0, np.uint64))
+
+
+@functools.cache
+def _answer_numbers(point_id: str, analyzer: Analyzer) -> np.ndarray:
+    point = next(p for p in points() if p.id == point_id)
+    words = {word for word in point.answers if analyzer.terms(word) == [word]}  # whole terms
+    return np.unique(term_hashes(sorted(words)))
+
+
+def point_numbers(question: Question, analyzer: Analyzer) -> PointNumbers:
+    if question.point is None:
+        return NO_POINT
+    return PointNumbers(
+        _answer_numbers(question.point, analyzer),
+        np.unique(term_hashes([t for t in question.point_object if t not in ASKING_VERBS])),
+    )
 
 
 @dataclass(frozen=True)
@@ -51,6 +92,7 @@ class CandidateSignals:
     docs: Sequence[np.ndarray]  # each document's term numbers
     dense: np.ndarray | None = None  # e5 cosine (NaN: no vector), when dense retrieval is on
     department: np.ndarray | None = None  # ``DepartmentModel.lift`` of each document's label
+    point: PointNumbers = NO_POINT  # the question's asked point
 
 
 def rerank_with_signals(
@@ -62,11 +104,15 @@ def rerank_with_signals(
     docs: Sequence[np.ndarray],
     dense: np.ndarray | None = None,
     department: np.ndarray | None = None,
+    point: PointNumbers = NO_POINT,
 ) -> tuple[list[tuple[int, float]], CandidateSignals]:
     """The reranker's order of ``ranked`` (``docs``: the terms of its first candidates, as many
     as it re-orders; ``dense``: their e5 cosines; ``department``: their department lift) and
     the signals of those candidates in that order."""
     language = reranker.language_scores(terms, docs)
+    if dense is not None and len(docs):
+        bm25 = np.array([score for _, score in ranked[: len(docs)]], float)
+        dense = imputed(dense, reranker.lexical(bm25, language))  # ranked on what it has
     reranked = reranker.rerank(ranked, language, dense)
     position = {key: i for i, (key, _) in enumerate(ranked[: len(docs)])}
     order = np.array([position[key] for key, _ in reranked[: len(docs)]], int)
@@ -81,6 +127,7 @@ def rerank_with_signals(
         docs=[docs[i] for i in order],
         dense=dense[order] if dense is not None and len(order) else dense,
         department=department[order] if department is not None and len(order) else department,
+        point=point,
     )
     return reranked, signals
 
@@ -101,8 +148,15 @@ def feature_matrix(signals: CandidateSignals) -> np.ndarray:
     lengths = np.fromiter((len(d) for d in s.docs), float, n)
     dense = []
     if s.dense is not None:
-        cosine = filled(s.dense)
-        dense = [cosine, cosine - cosine.max(initial=-1.0)]
+        cosine = np.nan_to_num(s.dense)  # imputed where a vector is missing (rerank_with_signals)
+        answered = _presence(s.point.answers, s.docs).any(axis=1) if s.point.asked else 0.0
+        about = _presence(s.point.object, s.docs).mean(axis=1) if len(s.point.object) else 0.0
+        point = [
+            np.full(n, float(s.point.asked)),
+            np.broadcast_to(answered, n),
+            np.broadcast_to(about, n),
+        ]
+        dense = [cosine, cosine - cosine.max(initial=-1.0), *point]
     return np.column_stack(
         [
             s.bm25,
@@ -144,11 +198,19 @@ class ConfidenceModel:
     coef: np.ndarray
     intercept: float
     threshold: float  # shown when confidence >= threshold (chosen on validation)
+    best: float | None = (
+        None  # named 「最佳回答」 from this confidence on (None: the page's own bar)
+    )
 
     @property
     def dense(self) -> bool:
         """Whether it reads the dense features (and so needs dense retrieval on)."""
-        return len(self.coef) == len(FEATURES) + len(DENSE_FEATURES)
+        return len(self.coef) >= len(FEATURES) + len(DENSE_FEATURES)
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The names of the features it reads, the first columns of ``feature_matrix``."""
+        return (FEATURES + DENSE_FEATURES + POINT_FEATURES)[: len(self.coef)]
 
     def predict(self, features: np.ndarray) -> np.ndarray:
         """``features``: rows of ``feature_matrix``; a lexical model reads the first columns."""
@@ -162,18 +224,25 @@ class ConfidenceModel:
         with partial.open("wb") as file:
             np.savez(
                 file,
-                features=np.array(FEATURES + DENSE_FEATURES if self.dense else FEATURES),
+                features=np.array(self.features),
                 mean=self.mean,
                 scale=self.scale,
                 coef=self.coef,
                 intercept_threshold=np.array([self.intercept, self.threshold]),
+                **({} if self.best is None else {"best": np.array(self.best)}),  # type: ignore[arg-type]
             )
         os.replace(partial, path)
 
     @classmethod
     def load(cls, path: Path) -> ConfidenceModel:
         with np.load(path, allow_pickle=False) as npz:
-            if tuple(npz["features"].tolist()) not in (FEATURES, FEATURES + DENSE_FEATURES):
+            known = (
+                FEATURES,
+                FEATURES + DENSE_FEATURES,
+                FEATURES + DENSE_FEATURES + POINT_FEATURES,
+            )
+            if tuple(npz["features"].tolist()) not in known:
                 raise ValueError(f"{path} was trained on other features; run `langzhong train`")
             intercept, threshold = (float(x) for x in npz["intercept_threshold"])
-            return cls(npz["mean"], npz["scale"], npz["coef"], intercept, threshold)
+            best = float(npz["best"]) if "best" in npz.files else None
+            return cls(npz["mean"], npz["scale"], npz["coef"], intercept, threshold, best)

@@ -9,13 +9,13 @@ from collections import OrderedDict
 import numpy as np
 
 from langzhong.embed.base import Embedder, question_head
-from langzhong.index.dense import DenseIndex
+from langzhong.index.dense import DenseIndex, VectorsInIndex
 
 REMEMBERED_QUESTIONS = 4096  # about 1.5 MB of vectors per process
 
 
 class DenseSearch:
-    def __init__(self, embedder: Embedder, index: DenseIndex) -> None:
+    def __init__(self, embedder: Embedder, index: DenseIndex | VectorsInIndex) -> None:
         self.embedder, self.index = embedder, index
         self._known: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()

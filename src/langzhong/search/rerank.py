@@ -78,6 +78,10 @@ class TranslationReranker:
         background = np.where(ids >= 0, m.background[np.maximum(ids, 0)], UNSEEN)
         return float(np.log(m.smoothing * background).sum()) if len(ids) else 0.0
 
+    def lexical(self, bm25: np.ndarray, language: np.ndarray) -> np.ndarray:
+        """The words' part of the order: BM25 and the language scores, each scaled to [0, 1]."""
+        return self.model.blend * _unit(language) + (1 - self.model.blend) * _unit(bm25)
+
     def rerank(
         self,
         ranked: Sequence[tuple[int, float]],
@@ -95,10 +99,9 @@ class TranslationReranker:
         head, tail = ranked[: len(language)], [(key, 0.0) for key, _ in ranked[len(language) :]]
         if len(head) < 2:
             return [*head, *tail]
-        bm25 = np.array([s for _, s in head])
-        blend = self.model.blend * _unit(language) + (1 - self.model.blend) * _unit(bm25)
+        blend = self.lexical(np.array([s for _, s in head]), language)
         if dense is not None and self.model.dense:
-            blend = (1 - self.model.dense) * blend + self.model.dense * _unit(filled(dense))
+            blend = (1 - self.model.dense) * blend + self.model.dense * _unit(imputed(dense, blend))
         order = np.argsort(-blend, kind="stable")
         return [(head[i][0], float(blend[i])) for i in order] + tail
 
@@ -116,11 +119,19 @@ def join_nearest(
     return [*ranked[:depth], *((key, 0.0) for key in joined), *rest], joined
 
 
-def filled(dense: np.ndarray) -> np.ndarray:
-    """Cosines with the lowest one given to candidates without a vector (nothing known for
-    them is no evidence in their favour)."""
-    known = dense[~np.isnan(dense)]
-    return np.nan_to_num(dense, nan=float(known.min()) if len(known) else 0.0)
+def imputed(dense: np.ndarray, lexical: np.ndarray) -> np.ndarray:
+    """Cosines (NaN: no vector yet), a candidate without one given the cosine its words earn: its
+    place between the lowest and highest known cosines by its ``lexical`` score. A document whose
+    vector is still being made is ranked on what it has, never as if its cosine were the lowest
+    (which buried new content until ``langzhong embed`` ran)."""
+    missing = np.isnan(dense)
+    if not missing.any():
+        return dense
+    known = dense[~missing]
+    low, high = (float(known.min()), float(known.max())) if len(known) else (0.0, 0.0)
+    out = dense.copy()
+    out[missing] = low + _unit(lexical)[missing] * (high - low)
+    return out
 
 
 def _positions(values: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -5,12 +5,23 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from langzhong.core import Article
 from langzhong.index import LexicalIndex
-from langzhong.search.confidence import ConfidenceModel, feature_matrix, rerank_with_signals
+from langzhong.index.base import HybridIndex, Retrieved
+from langzhong.index.dense import DenseIndex
+from langzhong.question import Question, read_question
+from langzhong.search.confidence import (
+    CandidateSignals,
+    ConfidenceModel,
+    PointNumbers,
+    feature_matrix,
+    point_numbers,
+    rerank_with_signals,
+)
 from langzhong.search.dense import DenseSearch
 from langzhong.search.rerank import TranslationReranker, join_nearest
 from langzhong.store import ArticleStore
@@ -69,6 +80,17 @@ class Results:
     ranked: int = 0  # how many were ranked (at most MAX_CANDIDATES)
     confident: int = 0  # how many cleared the confidence threshold (all, with no model)
     titled: bool = False  # the question is a stored article's own title
+    best: float | None = None  # the confidence model's bar for a 「最佳回答」 (None: the page's)
+
+
+@dataclass(frozen=True)
+class _Found:
+    terms: list[str]
+    weights: dict[str, float]
+    depth: int  # how many of BM25's candidates the reranker re-orders
+    vector: np.ndarray | None  # the question's e5 vector (None: dense retrieval off)
+    found: Retrieved
+    point: PointNumbers  # the question's asked point, as term numbers
 
 
 @dataclass(frozen=True)
@@ -80,6 +102,7 @@ class _Ranked:
     confidences: np.ndarray | None
     threshold: float | None  # of the confidence model that scored them
     titled: bool
+    best: float | None = None
 
 
 class Searcher:
@@ -108,22 +131,28 @@ class Searcher:
         return self.analyzer.terms(query)
 
     def search(
-        self, query: str, start: int = 0, count: int = MAX_CANDIDATES, confident: bool = False
+        self,
+        query: str,
+        start: int = 0,
+        count: int = MAX_CANDIDATES,
+        confident: bool = False,
+        question: Question | None = None,
     ) -> Results:
         """Rank the question's candidates; load the articles of ``[start, start + count)``.
 
         ``confident``: only the candidates whose confidence clears the model's threshold (all of
-        them where no confidence model is loaded).
+        them where no confidence model is loaded); ``question``: the question read once (its
+        asked point is a confidence feature), read here where not given.
         """
-        ranked = self._rank(query)
+        ranked = self._rank(query, question or read_question(query, self.analyzer))
         entries = list(zip(ranked.keys, ranked.scores, strict=True))
         confidences: list[float | None] = [None] * len(entries)
         if ranked.confidences is not None:
             confidences = ranked.confidences.tolist()
         rows = list(zip(entries, confidences, strict=True))
         passed = rows
-        if ranked.threshold is not None:
-            passed = [row for row in rows if row[1] >= ranked.threshold]
+        if (threshold := ranked.threshold) is not None:  # then every hit has its confidence
+            passed = [row for row in rows if row[1] is not None and row[1] >= threshold]
         if confident:
             rows = passed
         window = rows[start : start + count]
@@ -144,24 +173,40 @@ class Searcher:
             len(entries),
             len(passed),
             ranked.titled,
+            ranked.best,
         )
 
-    def _rank(self, query: str) -> _Ranked:
-        terms = self.query_terms(query)
+    def _candidates(self, query: str, question: Question) -> _Found:
+        """The first stage: the question's terms, their weights, and BM25's and e5's candidates."""
+        terms = list(question.terms)
         distinct = list(dict.fromkeys(terms))
         total, freqs = self.index.term_stats(distinct)
         weights = idf_of(distinct, total, freqs)
         depth = self.reranker.model.depth if self.reranker else MAX_CANDIDATES
         searched = first_stage_terms(self._with_synonyms(query, terms), total, freqs)
-        ranked = self.index.search(searched, max(depth, MAX_CANDIDATES))
         # A question with no word to search (all filler or unknown) is not one e5 should guess at.
-        question = self._question_vector(query) if terms else None
+        vector = self._question_vector(query) if terms else None
+        found = self._retrieve(searched, max(depth, MAX_CANDIDATES), vector)
+        return _Found(terms, weights, depth, vector, found, point_numbers(question, self.analyzer))
+
+    def head_features(self, query: str, question: Question) -> tuple[list[int], np.ndarray]:
+        """The reranked head's keys and the confidence features of each, in that order (what
+        ``langzhong train`` fits the confidence to judged answers on)."""
+        c = self._candidates(query, question)
+        if self.reranker is None or not (c.found.ranked or c.vector is not None):
+            return [], np.zeros((0, 0))
+        reranked, signals = self._signals(c, with_department=True)
+        return [key for key, _ in reranked[: len(signals.bm25)]], feature_matrix(signals)
+
+    def _rank(self, query: str, question: Question) -> _Ranked:
+        c = self._candidates(query, question)
+        terms, weights, ranked = c.terms, c.weights, c.found.ranked
         model = self.confidence
-        if question is not None and self.dense_confidence is not None:
+        if c.vector is not None and self.dense_confidence is not None:
             model = self.dense_confidence
         confidences = None
-        if self.reranker is not None and (ranked or question is not None):
-            ranked, confidences = self._rerank(terms, weights, ranked, depth, question, model)
+        if self.reranker is not None and (ranked or c.vector is not None):
+            ranked, confidences = self._rerank(c, model)
         if confidences is None and model is not None:
             confidences = np.zeros(len(ranked))  # nothing was reranked: nothing is confident
         titled = self.store.rowids_titled(query.strip())
@@ -172,7 +217,20 @@ class Searcher:
             confidences = confidences[:MAX_CANDIDATES]
         keys, scores = [k for k, _ in ranked], [s for _, s in ranked]
         threshold = model.threshold if model is not None else None
-        return _Ranked(terms, weights, keys, scores, confidences, threshold, bool(titled))
+        best = model.best if model is not None else None
+        return _Ranked(terms, weights, keys, scores, confidences, threshold, bool(titled), best)
+
+    def _retrieve(self, terms: list[str], limit: int, question: np.ndarray | None) -> Retrieved:
+        """BM25's candidates and e5's nearest: in one call to an index that holds the vectors
+        (Milvus), else from the lexical index and the in-memory dense index."""
+        nearest = self.reranker.model.dense_depth if question is not None and self.reranker else 0
+        if self.index.holds_vectors:
+            return cast(HybridIndex, self.index).retrieve(terms, limit, question, nearest)
+        ranked = self.index.search(terms, limit)
+        vectors = self.dense.index if self.dense is not None else None
+        if not nearest or question is None or not isinstance(vectors, DenseIndex):
+            return Retrieved(ranked)
+        return Retrieved(ranked, [key for key, _ in vectors.nearest(question, nearest)])
 
     def _question_vector(self, query: str) -> np.ndarray | None:
         """The question's e5 vector, when dense retrieval is on and documents have vectors."""
@@ -189,40 +247,55 @@ class Searcher:
         extra = [t for t in dict.fromkeys(extra) if t not in terms]
         return terms * SYNONYM_DIVISOR + extra if extra else terms
 
-    def _rerank(
-        self,
-        terms: list[str],
-        weights: dict[str, float],
-        ranked: list[tuple[int, float]],
-        depth: int,
-        question: np.ndarray | None,
-        model: ConfidenceModel | None,
-    ) -> tuple[list[tuple[int, float]], np.ndarray | None]:
-        """The reranker's order, and each candidate's confidence (0 below the reranked head).
+    def _signals(
+        self, c: _Found, with_department: bool
+    ) -> tuple[list[tuple[int, float]], CandidateSignals]:
+        """The reranker's order of the candidates, and the signals of its head.
 
         With the question's e5 vector, its nearest documents join BM25's head (``join_nearest``)
         and every head candidate gets its cosine.
         """
         assert self.reranker is not None
-        head = [key for key, _ in ranked[:depth]]
+        found, ranked = c.found, c.found.ranked
+        head = [key for key, _ in ranked[: c.depth]]
         dense = None
-        if question is not None and self.dense is not None:
-            nearest = self.dense.index.nearest(question, self.reranker.model.dense_depth)
-            ranked, joined = join_nearest(ranked, depth, [key for key, _ in nearest])
+        if c.vector is not None and self.dense is not None:
+            ranked, joined = join_nearest(ranked, c.depth, found.nearest)
             head += joined
-            dense = self.dense.index.similarities(question, head)
-        if not head:
-            return ranked, None
-        found = self.index.doc_term_hashes(head)
-        docs = [found.get(k, NO_TERMS) for k in head]
-        medical_words = self.analyzer.medical_words
+            if found.cosines is not None:  # the index holds the vectors: it said them
+                dense = np.array([found.cosines.get(k, np.nan) for k in head])
+            elif isinstance(vectors := self.dense.index, DenseIndex):
+                dense = vectors.similarities(c.vector, head)
+        hashes = found.term_hashes
+        if hashes is None:
+            hashes = self.index.doc_term_hashes(head)
+        docs = [hashes.get(k, NO_TERMS) for k in head]
         department = None
-        if self.department_lift is not None and model is not None:  # a confidence feature only
+        if self.department_lift is not None and with_department:  # a confidence feature only
             labels = self.store.departments(head)
-            department = self.department_lift(terms, [labels.get(k) for k in head])
-        reranked, signals = rerank_with_signals(
-            self.reranker, terms, weights, medical_words, ranked, docs, dense, department
+            department = self.department_lift(c.terms, [labels.get(k) for k in head])
+        return rerank_with_signals(
+            self.reranker,
+            c.terms,
+            c.weights,
+            self.analyzer.medical_words,
+            ranked,
+            docs,
+            dense,
+            department,
+            c.point,
         )
+
+    def _rerank(
+        self, c: _Found, model: ConfidenceModel | None
+    ) -> tuple[list[tuple[int, float]], np.ndarray | None]:
+        """The reranker's order, and each candidate's confidence (0 below the reranked head)."""
+        if not c.found.ranked[: c.depth] and not c.found.nearest:
+            return c.found.ranked, None
+        reranked, signals = self._signals(c, with_department=model is not None)
+        head = signals.bm25
+        if not len(head):
+            return reranked, None
         if model is None:
             return reranked, None
         # The confidence model is the learned fusion of every signal: the head is shown in its

@@ -91,7 +91,7 @@ def train_translation(
     vocab: dict[str, int] = {}
     q_ids, a_ids, groups = [], [], []
     group = 0
-    counts = np.zeros(0)
+    counts: np.ndarray = np.zeros(0)
     answer_words: list[int] = []
     for question, answer in pairs:
         qs = np.array([vocab.setdefault(w, len(vocab)) for w in dict.fromkeys(question)], int)
@@ -121,5 +121,5 @@ def train_translation(
     )
     background = np.bincount(np.array(answer_words, int), minlength=size).astype(np.float64)
     background = (background + 0.5) / (background.sum() + 0.5 * size)
-    words = tuple(sorted(vocab, key=vocab.get))
+    words = tuple(sorted(vocab, key=vocab.__getitem__))
     return TranslationModel(words, table, background)

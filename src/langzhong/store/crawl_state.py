@@ -3,38 +3,43 @@ frontier is the queued ones), what each fetch answered, its validators for condi
 requests, and when each host may be asked again. A killed crawl resumes from here.
 
 Writes happen inside ``ArticleStore.transaction()``, together with the articles a page gave,
-so a page is either fetched-and-stored or still queued.
+so a page is either fetched-and-stored or still queued. The statements run on both stores (the
+SQLite file and PostgreSQL), so a crawl can keep a shared deployment fresh directly.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-from langzhong.store.sqlite import ArticleStore, StoreError
+from langzhong.store.sqlite import ArticleStore
 
 Kind = Literal["page", "sitemap", "feed"]
 State = Literal["queued", "done", "skipped", "failed", "gone"]
+# Each store fills in its own words ({rowid}: the discovery order, which every SQLite row has).
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS crawl_urls (
+    {rowid}
     url TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
     state TEXT NOT NULL,
     priority INTEGER NOT NULL,  -- lower first: discovery files, seeds, 相关阅读, listed, linked
     depth INTEGER NOT NULL,     -- links from the seeds
-    due REAL NOT NULL DEFAULT 0,  -- not before (a retry's backoff)
+    due {float64} NOT NULL DEFAULT 0,  -- not before (a retry's or a failure's backoff)
     attempts INTEGER NOT NULL DEFAULT 0,
     status INTEGER,             -- the last HTTP status
     etag TEXT,
     last_modified TEXT,
-    fetched_at REAL,
-    gone_since REAL,
+    fetched_at {float64},
+    gone_since {float64},
     articles TEXT NOT NULL DEFAULT '[]',  -- ids of the articles stored from it
-    note TEXT
+    note TEXT,
+    failures INTEGER NOT NULL DEFAULT 0  -- visits that failed in a row
 );
 CREATE INDEX IF NOT EXISTS crawl_queue ON crawl_urls(state, priority, depth);
-CREATE TABLE IF NOT EXISTS crawl_hosts (origin TEXT PRIMARY KEY, ready_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS crawl_hosts (origin TEXT PRIMARY KEY, ready_at {float64} NOT NULL);
 """
 REQUEUE = (
     "UPDATE crawl_urls SET state='queued', attempts=0, due=0"
@@ -42,7 +47,7 @@ REQUEUE = (
 )
 COLUMNS = (
     "url, kind, state, priority, depth, due, attempts, status, etag, last_modified, fetched_at,"
-    " gone_since, articles, note"
+    " gone_since, articles, note, failures"
 )
 
 
@@ -62,23 +67,37 @@ class CrawlUrl:
     gone_since: float | None
     articles: list[str]
     note: str | None
+    failures: int
 
     @classmethod
-    def from_row(cls, row: tuple) -> CrawlUrl:
-        return cls(*row[:12], json.loads(row[12]), row[13])
+    def from_row(cls, row: Sequence[Any]) -> CrawlUrl:
+        values = list(row)
+        values[12] = json.loads(values[12])  # the articles, stored as a JSON list
+        return cls(*values)
+
+
+def _like(text: str) -> str:
+    """``text`` anywhere in a column, for LIKE … ESCAPE '\\'."""
+    for special in ("\\", "%", "_"):
+        text = text.replace(special, "\\" + special)
+    return f"%{text}%"
 
 
 class CrawlState:
     def __init__(self, store: ArticleStore) -> None:
         self.store = store
-        if store.shared:  # its queries are SQLite's (json_each, rowid order)
-            raise StoreError("crawling needs the embedded SQLite store for now")
-        if store.has_table("crawl_hosts"):
-            return
-        with store.transaction() as conn:  # executescript would commit: one statement a time
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        if not store.has_table("crawl_hosts"):
+            with store.transaction() as conn:  # executescript would commit: one at a time
+                for statement in SCHEMA.format(**store.TYPES).split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+        elif "failures" not in self._columns():  # a crawl state from before failures counted
+            with store.transaction() as conn:
+                conn.execute("ALTER TABLE crawl_urls ADD failures INTEGER NOT NULL DEFAULT 0")
+
+    def _columns(self) -> list[str]:
+        cursor = self.store.conn.execute("SELECT * FROM crawl_urls LIMIT 0")
+        return [column[0] for column in cursor.description]
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -88,12 +107,12 @@ class CrawlState:
         ).fetchone()
         return CrawlUrl.from_row(row) if row else None
 
-    def queued(self, limit: int) -> list[CrawlUrl]:
-        """The frontier's head, in crawl order."""
+    def queued(self, limit: int, kind: Kind | None = None) -> list[CrawlUrl]:
+        """The frontier's head (of one kind of address), in crawl order."""
         rows = self.store.conn.execute(
-            f"SELECT {COLUMNS} FROM crawl_urls WHERE state='queued'"
+            f"SELECT {COLUMNS} FROM crawl_urls WHERE state='queued' AND kind LIKE ?"
             " ORDER BY priority, depth, rowid LIMIT ?",
-            (limit,),
+            (kind or "%", limit),
         )
         return [CrawlUrl.from_row(row) for row in rows]
 
@@ -115,13 +134,14 @@ class CrawlState:
     def live_sources(self, article_id: str) -> int:
         """How many addresses that are not gone gave this article."""
         return self.store.conn.execute(
-            "SELECT count(*) FROM crawl_urls, json_each(crawl_urls.articles)"
-            " WHERE json_each.value=? AND state != 'gone'",
-            (article_id,),
+            "SELECT count(*) FROM crawl_urls WHERE articles LIKE ? ESCAPE '\\' AND state != 'gone'",
+            (_like(json.dumps(article_id)),),
         ).fetchone()[0]
 
-    def queued_count(self) -> int:
-        row = self.store.conn.execute("SELECT count(*) FROM crawl_urls WHERE state='queued'")
+    def queued_count(self, kind: Kind | None = None) -> int:
+        row = self.store.conn.execute(
+            "SELECT count(*) FROM crawl_urls WHERE state='queued' AND kind LIKE ?", (kind or "%",)
+        )
         return row.fetchone()[0]
 
     @staticmethod
@@ -138,8 +158,12 @@ class CrawlState:
         """A newly seen address joins the queue; one already queued keeps its best place."""
         self.store.conn.execute(
             "INSERT INTO crawl_urls (url, kind, state, priority, depth) VALUES (?,?,'queued',?,?)"
-            " ON CONFLICT(url) DO UPDATE SET priority=min(priority, excluded.priority),"
-            " depth=min(depth, excluded.depth) WHERE state='queued'",
+            " ON CONFLICT(url) DO UPDATE SET"
+            " priority=CASE WHEN excluded.priority < crawl_urls.priority"
+            " THEN excluded.priority ELSE crawl_urls.priority END,"
+            " depth=CASE WHEN excluded.depth < crawl_urls.depth"
+            " THEN excluded.depth ELSE crawl_urls.depth END"
+            " WHERE crawl_urls.state='queued'",
             (url, kind, priority, depth),
         )
 
@@ -149,10 +173,14 @@ class CrawlState:
         self.discover(url, kind, priority, depth)
         self.store.conn.execute(REQUEUE + "url=?", (url,))
 
-    def revisit_due(self, fetched_before: float) -> int:
-        """Queue every page last visited before the moment (``crawl --refresh``)."""
-        where = "kind='page' AND coalesce(fetched_at, 0) <= ?"
-        return self.store.conn.execute(REQUEUE + where, (fetched_before,)).rowcount
+    def revisit_due(self, fetched_before: float, now: float) -> int:
+        """Queue every page last visited before the moment, and every failed page whose wait
+        is over (``crawl --refresh``)."""
+        where = (
+            "kind='page' AND (state='failed' AND due <= ?"
+            " OR state != 'failed' AND coalesce(fetched_at, 0) <= ?)"
+        )
+        return self.store.conn.execute(REQUEUE + where, (now, fetched_before)).rowcount
 
     def finish(self, url: str, state: State, **fields: object) -> None:
         """Record a visit's outcome (fields: any column but url)."""

@@ -6,6 +6,15 @@ from __future__ import annotations
 import fcntl
 import os
 from pathlib import Path
+from typing import Protocol
+
+
+class WriterLock(Protocol):
+    """What every store's ``writer_lock`` gives: a lock taken without waiting."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 class FileLock:

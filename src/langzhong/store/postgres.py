@@ -26,16 +26,23 @@ from uuid import uuid4
 try:
     import psycopg
 except ImportError:  # the cluster extra is not installed
-    psycopg = None
+    psycopg = None  # type: ignore[assignment]
 
-from langzhong.store.sqlite import (
-    SCHEMA,
-    SCHEMA_VERSION,
-    ArticleStore,
-    StoreError,
-    StoreUnavailable,
-)
+from langzhong.store.connection import Connection, Rows
+from langzhong.store.rate_limits import TABLE as RATE_LIMITS
+from langzhong.store.schema import INDEX_TERMS, SCHEMA
+from langzhong.store.sqlite import ArticleStore, StoreError, StoreUnavailable
 
+# The schema's history: a fresh database gets the SQLite store's schema 3 (the first any
+# PostgreSQL store had), then every step after it; an older database only the steps it lacks.
+# Each step is the statements that take the schema from the version before it to its own: new
+# tables (another module's too) join as one more step, with a test from the version before.
+BASELINE = 3
+UPGRADES: dict[int, str] = {
+    4: INDEX_TERMS,  # a shared index's document frequencies (store/index_terms.py)
+    5: RATE_LIMITS.replace("{unlogged}", "UNLOGGED"),  # searches per client (store/rate_limits.py)
+}
+SCHEMA_VERSION = max(UPGRADES)
 CONNECT_TIMEOUT_S = 3  # a server that is down is reported in seconds, not minutes
 WRITE_LOCK = 0x6C7A_0001  # the advisory lock every write transaction holds ("lz", 1)
 POSTGRES_TYPES = {
@@ -44,6 +51,10 @@ POSTGRES_TYPES = {
     "int64": "BIGINT",
     "blob": "BYTEA",
     "without_rowid": "",
+    # The crawl state's tables (store/crawl_state.py): the queue's discovery order is a column
+    # of its own, and REAL has 4 bytes here (a timestamp would lose its minutes).
+    "rowid": "rowid BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE,",
+    "float64": "DOUBLE PRECISION",
 }
 
 
@@ -80,7 +91,7 @@ class PostgresConnection:
     def usable(self) -> bool:
         return not (self.raw.closed or self.raw.broken)
 
-    def execute(self, statement: str, args: Sequence[Any] = ()) -> psycopg.Cursor:
+    def execute(self, statement: str, args: Sequence[Any] = ()) -> Rows:
         # Outside a transaction a statement can be sent again: a connection the server dropped
         # while it sat idle (a restart) is replaced once instead of failing one request.
         idle = self.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
@@ -119,6 +130,7 @@ class PostgresStore(ArticleStore):
 
     TYPES = POSTGRES_TYPES
     shared = True
+    conn: PostgresConnection
 
     def __init__(self, url: str) -> None:
         if psycopg is None:
@@ -129,19 +141,35 @@ class PostgresStore(ArticleStore):
         self.url = url
         self._start_connections()
         self.conn = PostgresConnection(url)
+        self.upgraded = self.upgrade()  # (the version found, the version now)
+        self.store_id = self._required_meta("store_id")
+
+    def upgrade(self) -> tuple[int, int]:
+        """Bring the schema to this code's version, in place and in one transaction, under the
+        writers' lock (servers starting together upgrade once); returns (before, after), 0 for
+        an empty database. A database newer than this code is refused."""
         with self.transaction() as conn:
-            for statement in filter(str.strip, SCHEMA.format(**self.TYPES).split(";")):
-                conn.execute(statement)
-            conn.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
-                (str(SCHEMA_VERSION),),
-            )
+            before = self._schema_version(conn)
+            if before > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{redacted(self.url)}: schema version {before} is newer than this"
+                    f" langzhong's ({SCHEMA_VERSION}): upgrade langzhong"
+                )
+            steps = {BASELINE: SCHEMA} if before == 0 else {}
+            steps |= {v: UPGRADES[v] for v in range(max(before, BASELINE) + 1, SCHEMA_VERSION + 1)}
+            for script in steps.values():
+                for statement in filter(str.strip, script.format(**self.TYPES).split(";")):
+                    conn.execute(statement)
+            self.set_meta("schema_version", str(SCHEMA_VERSION))
             self.set_meta("store_id", uuid4().hex, replace=False)
-        version = self.meta("schema_version")
-        if version != str(SCHEMA_VERSION):
-            expected = SCHEMA_VERSION
-            raise StoreError(f"{redacted(url)}: schema version {version}, expected {expected}")
-        self.store_id: str = self.meta("store_id")
+        return before, SCHEMA_VERSION
+
+    @staticmethod
+    def _schema_version(conn: Connection) -> int:
+        if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
+            return 0
+        row = conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        return int(row[0]) if row else 0
 
     def reader(self) -> PostgresConnection:
         """This thread's own connection (opened again after the server was lost)."""

@@ -12,75 +12,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypedDict
 from uuid import uuid4
 
 import numpy as np
 
-from langzhong.core import Article, RelatedLink, Section
-from langzhong.store.locks import FileLock
+from langzhong.core import Article
+from langzhong.store.articles import read_articles, write_article
+from langzhong.store.connection import Connection
+from langzhong.store.locks import FileLock, WriterLock
+from langzhong.store.schema import INDEX_TERMS, SCHEMA, SQLITE_TYPES, upgrade_sqlite
 
-SCHEMA_VERSION = 3
-# The tables of both stores; each fills in its own words for these types (see SQLITE_TYPES).
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS articles (
-    rowid {key},
-    id TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    title TEXT NOT NULL,
-    date TEXT,
-    source TEXT,
-    url TEXT,
-    department TEXT,
-    lead TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    signature {blob},
-    author TEXT,
-    reviewed TEXT
-);
-CREATE INDEX IF NOT EXISTS articles_title ON articles(title);
-CREATE INDEX IF NOT EXISTS articles_hash ON articles(content_hash);
-CREATE TABLE IF NOT EXISTS sections (
-    article {int64} NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    heading TEXT NOT NULL,
-    level INTEGER NOT NULL,
-    text TEXT NOT NULL,
-    PRIMARY KEY (article, position)
-){without_rowid};
-CREATE TABLE IF NOT EXISTS links (
-    article {int64} NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    to_title TEXT NOT NULL,
-    to_id TEXT,
-    PRIMARY KEY (article, position)
-){without_rowid};
-CREATE INDEX IF NOT EXISTS links_to_title ON links(to_title) WHERE to_id IS NULL;
-CREATE TABLE IF NOT EXISTS bands (
-    key {int64} NOT NULL,
-    article {int64} NOT NULL REFERENCES articles(rowid) ON DELETE CASCADE,
-    PRIMARY KEY (key, article)
-){without_rowid};
-CREATE INDEX IF NOT EXISTS bands_article ON bands(article);
-CREATE TABLE IF NOT EXISTS feedback (  -- 「这个回答有帮助吗？」: nothing about who answered
-    seq {serial},
-    question TEXT NOT NULL,
-    article TEXT NOT NULL,
-    helpful INTEGER NOT NULL,
-    at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS changes (
-    seq {serial},
-    article {int64} NOT NULL  -- a rowid added, updated or deleted: the index re-reads its state
-);
-"""
-SQLITE_TYPES = {
-    "key": "INTEGER PRIMARY KEY",  # the rowid itself: new rows take the next number
-    "serial": "INTEGER PRIMARY KEY AUTOINCREMENT",  # never reused, even after deletes
-    "int64": "INTEGER",
-    "blob": "BLOB",
-    "without_rowid": " WITHOUT ROWID",
-}
+SHAPE_KEY = "index_shape"  # meta: the index shape the store serves (``index_shape``)
 WRITE_CACHE_KIB = 64 << 10  # the writer's B-tree pages: inserts into a 1M-article store stay fast
 READ_CACHE_KIB = 16 << 10  # per reading thread (a server has dozens); the OS caches the file too
 
@@ -98,6 +41,15 @@ class StoredArticle:
         self.rowid, self.id, self.content_hash = rowid, id, content_hash
 
 
+class Feedback(TypedDict):
+    """A reader's 「这个回答有帮助吗？」 answer, kept with the hour only."""
+
+    question: str
+    article: str
+    helpful: bool
+    at: str
+
+
 class StoreUnavailable(StoreError):
     """The database server cannot be reached now; a later call may succeed."""
 
@@ -112,24 +64,26 @@ class ArticleStore:
     TYPES = SQLITE_TYPES  # its words for the column types of the shared table definitions
     # Several servers share it: each keeps its own index of it, so no index may prune the log.
     shared = False
+    conn: Connection  # the writer's connection
+    upgraded: tuple[int, int]  # (the schema version found, the version now)
+    store_id: str  # names this store's change history
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._start_connections()
         try:
-            self.conn = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=30
-            )
-            self.conn.execute("PRAGMA journal_mode=WAL")
-            self.conn.execute("PRAGMA synchronous=NORMAL")
-            self.conn.execute("PRAGMA foreign_keys=ON")
-            self.conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
-            self.conn.executescript(SCHEMA.format(**self.TYPES))
-            self._check_version()
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+            conn.executescript((SCHEMA + INDEX_TERMS).format(**self.TYPES))
+            self.conn = conn
+            self.upgraded = upgrade_sqlite(self)
             # Names this store's change history, so an index built from another is recognised.
             self.set_meta("store_id", uuid4().hex, replace=False)
-            self.store_id: str = self.meta("store_id")
+            self.store_id = self._required_meta("store_id")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path}: not a usable langzhong database ({error})") from None
 
@@ -138,40 +92,9 @@ class ArticleStore:
         self.lock = threading.RLock()
         self._writing = False
         self._readers = threading.local()
-        self._opened: list = []  # every reader connection, closed by ``close``
+        self._opened: list[Connection] = []  # every reader connection, closed by ``close``
 
-    def _check_version(self) -> None:
-        row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
-            self.conn.execute(
-                "INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-        elif int(row[0]) in (1, 2):
-            if int(row[0]) == 1:
-                self._upgrade_from_1()
-            self._upgrade_from_2()
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise sqlite3.DatabaseError(f"schema version {row[0]}, expected {SCHEMA_VERSION}")
-
-    def _upgrade_from_1(self) -> None:
-        """Version 1 kept its FTS5 index in this file; version 2 rebuilds the index from the log."""
-        with self.transaction():
-            for table in ("fts", "fts_vocab", "fts_count"):
-                self.conn.execute(f"DROP TABLE IF EXISTS {table}")
-            self.relog_all()
-            self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", ("2",))
-
-    def _upgrade_from_2(self) -> None:
-        """Version 3 adds who wrote an article and when it was reviewed (and the feedback
-        table, which the schema script creates)."""
-        with self.transaction():
-            present = {row[1] for row in self.conn.execute("PRAGMA table_info(articles)")}
-            for column in ("author", "reviewed"):
-                if column not in present:
-                    self.conn.execute(f"ALTER TABLE articles ADD COLUMN {column} TEXT")
-            self.conn.execute("UPDATE meta SET value=? WHERE key='schema_version'", ("3",))
-
-    def reader(self) -> sqlite3.Connection:
+    def reader(self) -> Connection:
         """This thread's own read-only connection: readers never wait for one another."""
         conn = getattr(self._readers, "conn", None)
         if conn is None:
@@ -188,7 +111,7 @@ class ArticleStore:
         return conn
 
     @contextmanager
-    def snapshot(self) -> Iterator[sqlite3.Connection]:
+    def snapshot(self) -> Iterator[Connection]:
         """A read transaction on this thread's reader: every query inside sees the same state."""
         conn = self.reader()
         conn.execute("BEGIN")
@@ -198,7 +121,7 @@ class ArticleStore:
             conn.execute("COMMIT")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[Connection]:
         """One write transaction; everything inside is committed together or not at all (a
         transaction opened inside another is part of it)."""
         with self.lock:
@@ -304,51 +227,7 @@ class ArticleStore:
 
     def _rows(self, where: str, args: tuple) -> list[tuple[int, Article]]:
         with self.snapshot() as conn:
-            heads = conn.execute(
-                "SELECT a.rowid, a.id, a.kind, a.title, a.date, a.source, a.url, a.department,"
-                f" a.lead, a.author, a.reviewed FROM articles a WHERE {where}",
-                args,
-            ).fetchall()
-            if not heads:
-                return []
-            rowids = [h[0] for h in heads]
-            marks = ",".join("?" * len(rowids))
-            sections: dict[int, list[Section]] = {r: [] for r in rowids}
-            for article, heading, level, text in conn.execute(
-                f"SELECT article, heading, level, text FROM sections WHERE article IN ({marks})"
-                " ORDER BY article, position",
-                rowids,
-            ):
-                sections[article].append(Section(heading=heading, level=level, text=text))
-            links: dict[int, list[RelatedLink]] = {r: [] for r in rowids}
-            for article, title, to_id in conn.execute(
-                f"SELECT article, to_title, to_id FROM links WHERE article IN ({marks})"
-                " ORDER BY article, position",
-                rowids,
-            ):
-                links[article].append(RelatedLink.model_construct(title=title, id=to_id))
-        return [
-            (
-                rowid,
-                Article.model_construct(  # validated when written (see ``Article``)
-                    id=aid,
-                    kind=kind,
-                    title=title,
-                    date=date,
-                    source=source,
-                    url=url,
-                    department=department,
-                    lead=lead,
-                    author=author,
-                    reviewed=reviewed,
-                    sections=tuple(sections[rowid]),
-                    related=tuple(links[rowid]),
-                ),
-            )
-            for rowid, aid, kind, title, date, source, url, department, lead, author, reviewed in (
-                heads
-            )
-        ]
+            return read_articles(conn, where, args)
 
     def rowids_after(self, rowid: int, limit: int) -> list[int]:
         """The next stored articles' rowids after ``rowid``, in order."""
@@ -361,6 +240,12 @@ class ArticleStore:
     def meta(self, key: str) -> str | None:
         row = self.reader().execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
         return row[0] if row else None
+
+    def _required_meta(self, key: str) -> str:
+        """A meta value every opened store has."""
+        if (value := self.meta(key)) is None:
+            raise StoreError(f"{self.describe()}: no {key} recorded")
+        return value
 
     def set_meta(self, key: str, value: str, replace: bool = True) -> None:
         """Write one meta value, in the current write transaction or in one of its own
@@ -387,7 +272,25 @@ class ArticleStore:
         """Where the articles live, for ``stats`` (never a password)."""
         return str(self.path)
 
-    def writer_lock(self, name: str) -> FileLock:
+    def index_shape(self) -> str | None:
+        """Which index this store serves: "own" (an index in each server's home) or
+        "milvus:<collection>" (one every server shares); None before any server said."""
+        return self.meta(SHAPE_KEY)
+
+    def set_index_shape(self, shape: str) -> None:
+        """Record the shape; from "milvus:…" on, vector writes are logged as changes, since
+        that index holds the vectors too."""
+        self.set_meta(SHAPE_KEY, shape)
+
+    def index_holds_vectors(self) -> bool:
+        return (self.index_shape() or "").startswith("milvus:")
+
+    def log_changes(self, rowids: Sequence[int]) -> None:
+        """Log these articles as changed, for the index to read them again (inside
+        ``transaction()``)."""
+        self.conn.executemany("INSERT INTO changes (article) VALUES (?)", [(r,) for r in rowids])
+
+    def writer_lock(self, name: str) -> WriterLock:
         """The lock that lets one process of this machine write the shared index ``name``."""
         return FileLock(self.path.with_name(f"{self.path.name}.{name}.lock"))
 
@@ -447,7 +350,7 @@ class ArticleStore:
                 (question, article_id, int(helpful), at),
             )
 
-    def iter_feedback(self) -> Iterator[dict[str, str | bool]]:
+    def iter_feedback(self) -> Iterator[Feedback]:
         rows = self.reader().execute(
             "SELECT question, article, helpful, at FROM feedback ORDER BY seq"
         )
@@ -466,58 +369,8 @@ class ArticleStore:
     ) -> int:
         """Insert the article, or replace ``existing`` (the stored row with its id, which the
         caller has already looked up); returns its rowid."""
-        conn = self.conn
-        values = (
-            article.kind,
-            article.title,
-            article.date,
-            article.source,
-            article.url,
-            article.department,
-            article.lead,
-            content_hash,
-            signature.tobytes() if signature is not None else None,
-            article.author,
-            article.reviewed,
-        )
-        if existing:
-            rowid = existing.rowid
-            conn.execute(
-                "UPDATE articles SET kind=?, title=?, date=?, source=?, url=?, department=?,"
-                " lead=?, content_hash=?, signature=?, author=?, reviewed=? WHERE rowid=?",
-                (*values, rowid),
-            )
-            for table in ("sections", "links", "bands"):
-                conn.execute(f"DELETE FROM {table} WHERE article=?", (rowid,))
-        else:
-            rowid = conn.execute(
-                "INSERT INTO articles (id, kind, title, date, source, url, department, lead,"
-                " content_hash, signature, author, reviewed) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                " RETURNING rowid",
-                (article.id, *values),
-            ).fetchone()[0]
-        conn.executemany(
-            "INSERT INTO sections VALUES (?,?,?,?,?)",
-            [(rowid, i, s.heading, s.level, s.text) for i, s in enumerate(article.sections)],
-        )
-        conn.executemany(
-            "INSERT INTO links VALUES (?,?,?,?)",
-            [
-                (rowid, i, link.title, link.id or self._id_by_title(link.title))
-                for i, link in enumerate(article.related)
-            ],
-        )
-        conn.executemany(
-            "INSERT INTO bands VALUES (?,?) ON CONFLICT DO NOTHING",
-            [(key, rowid) for key in band_keys],
-        )
-        # Links that named this title before it was stored now lead to it.
-        conn.execute(
-            "UPDATE links SET to_id=? WHERE to_id IS NULL AND to_title=?",
-            (article.id, article.title),
-        )
-        conn.execute("INSERT INTO changes (article) VALUES (?)", (rowid,))
-        return rowid
+        replaced = existing.rowid if existing else None
+        return write_article(self.conn, article, content_hash, signature, band_keys, replaced)
 
     def rowids_titled(self, title: str) -> list[int]:
         """The articles whose title is exactly ``title`` (at most a few)."""
@@ -525,12 +378,6 @@ class ArticleStore:
             "SELECT rowid FROM articles WHERE title=? ORDER BY rowid LIMIT 3", (title,)
         )
         return [rowid for (rowid,) in rows]
-
-    def _id_by_title(self, title: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT id FROM articles WHERE title=? ORDER BY rowid LIMIT 1", (title,)
-        ).fetchone()
-        return row[0] if row else None
 
     def delete(self, article_id: str) -> int | None:
         """Remove the article; returns its rowid, or None when there was none."""

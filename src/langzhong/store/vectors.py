@@ -7,7 +7,9 @@ missing, or was made from other content (its ``content_hash`` changed), is pendi
 ``langzhong embed`` therefore resumes where it stopped, and a vector is never stale unnoticed.
 
 Readers (each server process's in-memory matrix, ``index/dense.py``) follow ``seq``: every
-write of vectors or removals takes the next number, so a reader loads only what changed.
+write of vectors or removals takes the next number, so a reader loads only what changed. Where
+the shared index holds the vectors (Milvus), a vector written or removed is logged as a change
+of its article instead, and the index writer carries it there with the article.
 """
 
 from __future__ import annotations
@@ -63,6 +65,8 @@ class VectorTable:
             )
             conn.execute("DELETE FROM vectors")
             self.store.set_meta(MODEL_KEY, model_hash)
+            if self.store.index_holds_vectors():
+                self.store.relog_all()
 
     def pending(self, after: int, limit: int) -> list[int]:
         """Rowids (above ``after``) of articles without a vector of their current content, in
@@ -83,14 +87,13 @@ class VectorTable:
                 ).fetchall()
             )
             seq = self._next_seq(conn)
-            conn.executemany(
-                PUT,
-                [
-                    (rowid, digest, codes[i].tobytes(), float(scales[i]), seq)
-                    for i, (rowid, digest) in enumerate(rows)
-                    if current.get(rowid) == digest
-                ],
-            )
+            kept = [
+                (rowid, digest, codes[i].tobytes(), float(scales[i]), seq)
+                for i, (rowid, digest) in enumerate(rows)
+                if current.get(rowid) == digest
+            ]
+            conn.executemany(PUT, kept)
+            self._log([row[0] for row in kept])
 
     def prune(self) -> int:
         """Forget the vectors of deleted articles; returns how many."""
@@ -109,6 +112,7 @@ class VectorTable:
                     " ON CONFLICT(article) DO UPDATE SET seq=excluded.seq",
                     [(r, seq) for r in gone],
                 )
+                self._log(gone)
         return len(gone)
 
     def rows_by_id(self, after: int, limit: int) -> list[tuple[int, str, str, bytes, float]]:
@@ -121,6 +125,20 @@ class VectorTable:
         if not self.store.has_table("vectors"):
             return []
         return [tuple(row) for row in self.store.reader().execute(query, (after, limit))]
+
+    def of_articles(self, ids: Sequence[str]) -> dict[str, tuple[str, bytes, float]]:
+        """Article id → (content hash, codes, scale) of the current vectors of these articles."""
+        if not ids or not self.store.has_table("vectors"):
+            return {}
+        query = (
+            "SELECT a.id, v.content_hash, v.codes, v.scale FROM vectors v JOIN articles a"
+            " ON a.rowid = v.article AND v.content_hash = a.content_hash"
+            f" WHERE a.id IN ({','.join('?' * len(ids))})"
+        )
+        rows = self.store.reader().execute(query, list(ids))
+        return {
+            article_id: (digest, bytes(codes), scale) for article_id, digest, codes, scale in rows
+        }
 
     def put_codes(self, rows: Sequence[tuple[str, str, bytes, float]]) -> int:
         """Store already quantized vectors by (article id, content hash, codes, scale), each
@@ -141,11 +159,36 @@ class VectorTable:
                 for article_id, digest, codes, scale in rows
                 if here.get(article_id, (0, None))[1] == digest
             ]
-            conn.executemany(
-                PUT,
-                kept,
-            )
+            conn.executemany(PUT, kept)
+            self._log([row[0] for row in kept])
         return len(kept)
+
+    def current(self, rowids: Sequence[int]) -> dict[int, np.ndarray]:
+        """The unit vector of each article among ``rowids`` that has one of its current
+        content (for the index that holds them)."""
+        if not rowids or not self.store.has_table("vectors"):
+            return {}
+        marks = ",".join("?" * len(rowids))
+        query = (
+            "SELECT v.article, v.codes FROM vectors v JOIN articles a ON a.rowid = v.article"
+            f" AND a.content_hash = v.content_hash WHERE v.article IN ({marks})"
+        )
+        found = {}
+        for rowid, codes in self.store.reader().execute(query, list(rowids)):
+            vector = np.frombuffer(bytes(codes), np.int8).astype(np.float32)
+            found[rowid] = vector / max(float(np.linalg.norm(vector)), 1e-12)
+        return found
+
+    @staticmethod
+    def any(store: ArticleStore) -> bool:
+        """Whether any article has a vector (one short read)."""
+        if not store.has_table("vectors"):
+            return False
+        return store.reader().execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is not None
+
+    def _log(self, rowids: list[int]) -> None:
+        if rowids and self.store.index_holds_vectors():
+            self.store.log_changes(rowids)
 
     def changed_since(self, seq: int) -> tuple[int, list[tuple[int, bytes, float]], list[int]]:
         """(the newest seq, vectors written after ``seq``, rowids removed after it), read from

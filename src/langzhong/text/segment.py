@@ -41,10 +41,14 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """Search terms of ``text`` in order, fine-grained words included (search mode)."""
+        return self.segment(normalize(text))
+
+    def segment(self, normalized: str) -> list[str]:
+        """``terms`` of text that is already normalised (``text.normalize``)."""
         known = self._is_term
         return [
             word
-            for word in self._tokenizer.cut_for_search(normalize(text))
+            for word in self._tokenizer.cut_for_search(normalized)
             if known.get(word) or (word not in known and self._decide(word))
         ]
 

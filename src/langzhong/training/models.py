@@ -15,11 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
-from langzhong.answer.department_model import DepartmentModel
 from langzhong.evaluation.dataset import department_of, split
 from langzhong.evaluation.metrics import evaluate
 from langzhong.index import IndexDoc, LexicalIndex, TantivyIndex
@@ -29,6 +28,7 @@ from langzhong.search.searcher import first_stage_terms, idf_weights
 from langzhong.search.translation import TranslationModel, train_translation
 from langzhong.text import Analyzer
 from langzhong.training.confidence import Question, fit_confidence
+from langzhong.triage.department_model import DepartmentModel
 
 GRID = {
     "blend": (0.0, 0.2, 0.3, 0.4, 0.5, 0.7),  # 0.0 is BM25 alone: the baseline of the grid
@@ -131,7 +131,7 @@ def _validation(
                 label_of.setdefault(answers[row["answer"].strip()], label)
             same_title.setdefault(row["title"].strip(), set()).add(answers[row["answer"].strip()])
         relevant = [{answers[r["answer"].strip()]} | same_title[r["title"].strip()] for r in held]
-        deepest = max(GRID["depth"])
+        deepest = int(max(GRID["depth"]))
         matrix = vectors.passages(list(answers)) if vectors is not None else None
 
         def first_stage(texts: list[str]) -> list[_Stage]:
@@ -148,7 +148,7 @@ def _validation(
         stages = first_stage([question_text(row) for row in held])
         grid = _grid(model, stages, relevant)
         best = max(grid, key=lambda g: g["ndcg@10"])
-        chosen = dataclasses.replace(model, **{k: best[k] for k in ("blend", "exact", "depth")})
+        chosen = dataclasses.replace(model, **_lexical_weights(best))
         titles = first_stage([row["title"] for row in held])
         labelled = _Departments(classifier, label_of)
         questions = _examples(index, chosen, held, stages, titles, relevant, analyzer, labelled)
@@ -156,8 +156,7 @@ def _validation(
             return _Validated(grid, questions)
         dense_grid = _dense_grid(index, chosen, matrix, stages, relevant)
         top = max(dense_grid, key=lambda g: g["ndcg@10"])
-        weights = {"dense": top["dense"], "dense_depth": int(top["dense_depth"])}
-        chosen = dataclasses.replace(chosen, **weights)
+        chosen = dataclasses.replace(chosen, **_dense_weights(top))
         dense_questions = _examples(
             index, chosen, held, stages, titles, relevant, analyzer, labelled, matrix
         )
@@ -225,7 +224,7 @@ def _dense_grid(
     reranker = TranslationReranker(model)
     results = []
     for depth in DENSE_GRID["dense_depth"]:
-        deep = dataclasses.replace(model, dense_depth=depth)
+        deep = dataclasses.replace(model, dense_depth=int(depth))
         candidates = [_candidates(index, deep, stage, matrix) for stage in stages]
         languages = [
             reranker.language_scores(stage.terms, docs)
@@ -265,6 +264,16 @@ def _grid(
     return results
 
 
+def _lexical_weights(point: dict[str, float]) -> dict[str, Any]:
+    """The reranker's weights at a point of ``_grid``."""
+    return {"blend": point["blend"], "exact": point["exact"], "depth": int(point["depth"])}
+
+
+def _dense_weights(point: dict[str, float]) -> dict[str, Any]:
+    """The e5 weights at a point of ``_dense_grid``."""
+    return {"dense": point["dense"], "dense_depth": int(point["dense_depth"])}
+
+
 def fit_department_model(rows: Sequence[dict], analyzer: Analyzer) -> DepartmentModel:
     """The department classifier, from the rows' own department labels."""
     return DepartmentModel.fit(
@@ -290,13 +299,13 @@ def fit_models(
     classifier = fit_department_model(fit, analyzer)
     validated = _validation(model, order, held, analyzer, vectors, classifier)
     best = max(validated.grid, key=lambda g: g["ndcg@10"])
-    chosen = {k: best[k] for k in ("blend", "exact", "depth")}
+    chosen = _lexical_weights(best)
     on_step("confidence model")
     confidence, report = fit_confidence(validated.questions)
     dense_confidence = dense_report = None
     if validated.dense_grid and validated.dense_questions:
         top = max(validated.dense_grid, key=lambda g: g["ndcg@10"])
-        chosen |= {"dense": top["dense"], "dense_depth": int(top["dense_depth"])}
+        chosen |= _dense_weights(top)
         on_step("confidence model with e5")
         dense_confidence, dense_report = fit_confidence(validated.dense_questions)
     on_step("translation table on all training rows")

@@ -19,7 +19,7 @@ from langzhong.config import Settings
 from langzhong.index import IndexUnavailable
 from langzhong.knowledge import shipped_graph
 from langzhong.service import Service
-from langzhong.web import api, api_reference, errors, pages
+from langzhong.web import api, api_reference, errors, metrics, pages
 from langzhong.web.headers import SecurityHeaders
 from langzhong.web.limits import Limits
 
@@ -44,17 +44,22 @@ def app_from_environment() -> FastAPI:
     """The app of one ``langzhong serve`` worker: settings from the environment."""
     # Reranking multiplies small matrices; BLAS threads would only fight the other requests.
     threadpool_limits(1, user_api="blas")
+    metrics.log_to_stderr()
     service = Service(Settings.load())
+    service.asking.on_search = metrics.searched
     try:
         service.catch_up()
     except IndexUnavailable as error:  # answers 503 until it is back, then catches up
         log.warning("the index is unavailable at start: %s", error)
     shipped_graph()  # loaded before the first question, not during it (under a second)
-    service.warm_up()
+    service.asking.warm_up()
+    service.vectors.embed_in_background()  # an API write's vector, and any left pending
     return create_app(service)
 
 
 def create_app(service: Service) -> FastAPI:
+    pages.templates.env.globals["ranking"] = service.asking.ranking()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -81,12 +86,20 @@ def create_app(service: Service) -> FastAPI:
     app.add_middleware(
         Limits,
         templates=pages.templates,
-        rate_per_minute=settings.rate_limit_per_minute,
+        buckets=service.rate_limit(),
         max_body_bytes=settings.max_body_kb << 10,
         api_token=settings.api_token,
     )
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # for clients that accept it
-    app.add_middleware(SecurityHeaders)  # outermost: refusals get the headers too
+    app.add_middleware(SecurityHeaders)  # refusals get the headers too
+    # Outermost: every request is counted and logged, refused ones too.
+    app.add_middleware(metrics.Observed, routes=app.router.routes, log_queries=settings.log_queries)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        """Prometheus' text format (for the operators' scraper: the proxy keeps it inside)."""
+        body, content_type = metrics.exposition(service)
+        return Response(body, media_type=content_type)
 
     @app.get("/docs", include_in_schema=False)
     def reference(request: Request) -> HTMLResponse:

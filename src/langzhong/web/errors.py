@@ -4,6 +4,8 @@ bare 500, and every error carries the security headers."""
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Request
@@ -17,9 +19,11 @@ from langzhong.index import IndexUnavailable
 from langzhong.store import StoreUnavailable
 from langzhong.web.headers import security_headers
 
+log = logging.getLogger(__name__)
 JSON_PATHS = ("/api/", "/healthz", "/openapi.json")
 PAGE_TEXT = {
     400: ("请求有误", "这个请求无法处理。"),
+    403: ("无法提交", "这个表单只能在本站的页面上提交。"),
     404: ("找不到这个页面", "这个地址没有内容：文章可能已经删除，或者链接有误。"),
     405: ("不支持这种请求", "这个地址不支持这种请求方式。"),
     413: ("内容太长", "提交的内容超过了上限。"),
@@ -43,7 +47,7 @@ def problem(
     status: int,
     detail: Any,
     templates: Jinja2Templates,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> Response:
     """The error answer for this request: ``{"detail": …}`` for the API, else a page."""
     if request.url.path.startswith(JSON_PATHS):
@@ -73,8 +77,12 @@ def install(app: Any, templates: Jinja2Templates) -> None:
 
     async def unavailable(request: Request, error: Exception) -> Response:
         # A shared store or index server is down or unreachable: say so now, never hang or 500.
+        # Which part, not where it lives: the address and user go to the log only.
         which = "article store" if isinstance(error, StoreUnavailable) else "search index"
-        detail = f"the {which} is unavailable, try again shortly ({error})"
+        log.warning(
+            "%s %s: the %s is unavailable: %s", request.method, request.url.path, which, error
+        )
+        detail = f"the {which} is unavailable, try again shortly"
         return problem(request, 503, detail, templates, {"Retry-After": "5"})
 
     async def failed(request: Request, error: Exception) -> Response:

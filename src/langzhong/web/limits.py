@@ -1,12 +1,11 @@
 """Per-client search rate limit, request body size limit and the write token, checked before
-a request's body is read (pure ASGI middleware)."""
+a request's body is read (pure ASGI middleware). The searches are counted where every worker
+of every server meets (``store/rate_limits.py``)."""
 
 from __future__ import annotations
 
 import hmac
-import threading
-import time
-from collections import OrderedDict
+from typing import Protocol
 
 from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
@@ -17,28 +16,11 @@ from langzhong.web.errors import problem
 LIMITED_PATHS = ("/search", "/api/search", "/feedback")  # per client, per minute
 WRITE_PATHS = "/api/articles"
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
-MAX_CLIENTS = 100_000  # oldest client buckets are forgotten beyond this, bounding memory
 
 
-class TokenBuckets:
-    """``rate`` requests per minute per key, with bursts up to the same number."""
-
-    def __init__(self, rate_per_minute: int) -> None:
-        self.capacity = float(rate_per_minute)
-        self.refill = rate_per_minute / 60.0
-        self.buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def take(self, key: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            tokens, last = self.buckets.pop(key, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.refill)
-            allowed = tokens >= 1
-            self.buckets[key] = (tokens - 1 if allowed else tokens, now)
-            if len(self.buckets) > MAX_CLIENTS:
-                self.buckets.popitem(last=False)
-            return allowed
+class Buckets(Protocol):
+    def take(self, client: str) -> bool:
+        """Whether the client may search now (and count this one)."""
 
 
 def bearer_token(authorization: bytes | None) -> bytes | None:
@@ -53,13 +35,14 @@ class Limits:
         self,
         app: ASGIApp,
         templates: Jinja2Templates,
-        rate_per_minute: int,
+        buckets: Buckets | None,
         max_body_bytes: int,
         api_token: str | None,
     ) -> None:
+        """``buckets``: the searches' rate limit (None: no limit)."""
         self.app = app
         self.templates = templates
-        self.buckets = TokenBuckets(rate_per_minute) if rate_per_minute > 0 else None
+        self.buckets = buckets
         self.max_body = max_body_bytes
         self.token = api_token.encode() if api_token else None
 

@@ -11,13 +11,15 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from langzhong.answer.compose import PAGE_SIZE
-from langzhong.answer.department import department_for_text, department_from_knowledge
-from langzhong.answer.when_to_see import when_to_see
 from langzhong.core import Article
 from langzhong.knowledge.cards import card, entity_url
 from langzhong.knowledge.graph import SOURCE
 from langzhong.service import Service
+from langzhong.triage.department import department_for_text, department_from_knowledge, site_name
+from langzhong.triage.guide import article_guides
 from langzhong.web.api import MAX_QUERY_CHARS, get_service
+from langzhong.web.metrics import answered
+from langzhong.web.origin import cross_site
 from langzhong.web.typography import display, marked
 
 router = APIRouter(include_in_schema=False)
@@ -59,7 +61,8 @@ async def search(
 ) -> Response:
     if not q.strip():
         return await home(request, service)
-    answer = service.ask(q, page=page, everything=all)
+    answer = service.asking.ask(q, page=page, everything=all)
+    answered(answer)
     pages = -(-answer.total // PAGE_SIZE)
     if page > max(pages, 1):  # past the last page: to the last one (a relative address)
         params = {"q": q} | ({"page": pages} if pages > 1 else {}) | ({"all": 1} if all else {})
@@ -81,16 +84,23 @@ async def _body(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post("/feedback")
+def _from_this_site(request: Request) -> None:
+    """Another site's page must not fill the feedback that ``feedback eval`` reads as
+    relevance judgements (checked before the body is read)."""
+    if cross_site(request.headers):
+        raise HTTPException(403, "cross-site form posts are refused")
+
+
+@router.post("/feedback", dependencies=[Depends(_from_this_site)])
 def feedback(service: ServiceDep, body: Annotated[bytes, Depends(_body)]) -> Response:
     """A reader's 「这个回答有帮助吗？」 (a plain form), stored without anything that identifies
     them; back to the page it came from."""
     form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
     article_id, helpful = form.get("article", ""), form.get("helpful")
     question = form.get("q", "").strip()[:MAX_QUERY_CHARS]
-    if helpful not in ("yes", "no") or service.article(article_id) is None:
+    if helpful not in ("yes", "no") or service.asking.article(article_id) is None:
         raise HTTPException(422, "不是有效的反馈")
-    service.add_feedback(question, article_id, helpful == "yes")
+    service.asking.add_feedback(question, article_id, helpful == "yes")
     back = urlsplit(form.get("next", "/"))
     path = back.path if back.path.startswith("/") and not back.path.startswith("//") else "/"
     query = [(k, v) for k, v in parse_qsl(back.query) if k != "feedback"] + [("feedback", "1")]
@@ -105,10 +115,11 @@ async def article(
     q: Annotated[str, Query(max_length=MAX_QUERY_CHARS)] = "",
 ) -> HTMLResponse:
     """An article; ``q``: the search it was opened from, for the way back."""
-    found: Article | None = service.article(article_id)
+    found: Article | None = service.asking.article(article_id)
     if found is None:
         raise HTTPException(404, "没有这篇文章")
-    department = found.department or department_for_text(f"{found.title}\n{found.lead}")
+    department = site_name(found.department) if found.department else None
+    department = department or department_for_text(f"{found.title}\n{found.lead}")
     return templates.TemplateResponse(
         request,
         "article.html",
@@ -116,9 +127,9 @@ async def article(
             "article": found,
             "department": department,
             "query": q.strip(),
-            "guide": when_to_see(found),
-            "related_questions": service.related_questions(found),
-            "entities": service.mentioned_entities(found),
+            "guides": article_guides(found),
+            "related_questions": service.asking.related_questions(found),
+            "entities": service.asking.mentioned_entities(found),
         },
     )
 
@@ -126,7 +137,7 @@ async def article(
 @router.get("/entity/{name}", response_class=HTMLResponse)
 async def entity(request: Request, service: ServiceDep, name: str) -> HTMLResponse:
     """All the knowledge graph says of an illness or drug, and the articles about it."""
-    found = service.entity(name)
+    found = service.asking.entity(name)
     if found is None:
         raise HTTPException(404, "知识图谱里没有这个条目")
     return templates.TemplateResponse(
@@ -136,7 +147,7 @@ async def entity(request: Request, service: ServiceDep, name: str) -> HTMLRespon
             "entity": found,
             "department": department_from_knowledge([card(found)]),
             "source": SOURCE,
-            "articles": service.entity_articles(found),
+            "articles": service.asking.entity_articles(found),
             "query": "",
         },
     )

@@ -11,25 +11,53 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import shutil
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
+from contextlib import nullcontext
+from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 import uvicorn
 
-from langzhong.orphans import stop_when_orphaned
+from langzhong.parent_watch import stop_when_orphaned
+from langzhong.web.connections import BoundedHttp, raise_open_files_limit
 
 APP = "langzhong.web.app:app_from_environment"  # each worker opens the store itself
 # Told to stop, a process gives the requests in flight this long, then closes its store and
 # exits; a worker still there after STOP_GRACE_S is killed.
-DRAIN_S = 5.0
+DRAIN_S = 5
 STOP_GRACE_S = 10.0
 # A worker that dies is replaced, unless workers keep dying: then the server stops.
 RESTARTS_ALLOWED = 5
 RESTART_WINDOW_S = 60.0
+
+
+def claim_port(host: str, port: int) -> socket.socket | nullcontext[None]:
+    """The port for this server alone, held until the returned object is closed (a ``with``);
+    OSError when another process listens there.
+
+    Workers share the port with SO_REUSEPORT, which the kernel grants any process of the same
+    user: a second server would silently take part of the connections. So a probe bound without
+    SO_REUSEPORT must succeed (nothing listens there yet), and on Linux an abstract Unix socket
+    named after the port, held while serving and dropped by the kernel with the process, decides
+    between two servers starting at once."""
+    if sys.platform != "linux":
+        listener(host, port).close()
+        return nullcontext()
+    lock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        lock.bind(f"\0langzhong-serve-port-{port}")  # EADDRINUSE, as the port's own bind
+        listener(host, port).close()
+    except OSError:
+        lock.close()
+        raise
+    return lock
 
 
 def listener(host: str, port: int, share_port: bool = False) -> socket.socket:
@@ -51,6 +79,7 @@ def _config(proxies: str) -> uvicorn.Config:
     return uvicorn.Config(
         APP,
         factory=True,
+        http=BoundedHttp,
         log_level="warning",
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
@@ -67,15 +96,43 @@ def _say(message: str) -> None:
     print(f"langzhong: {message}", file=sys.stderr, flush=True)
 
 
+def _metrics_folder() -> tuple[Path, bool]:
+    """The folder where the workers' metrics meet (web/metrics.py), set in the environment
+    before prometheus_client is imported: the operator's (emptied: values of a past run would
+    add up with these), else a new one; and whether it is ours to remove at the end."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink()
+        return folder, False
+    folder = Path(tempfile.mkdtemp(prefix="langzhong-metrics-"))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder, True
+
+
 def run(host: str, port: int, workers: int, proxies: str = "") -> int:
     """Serve until stopped (Ctrl-C or SIGTERM); returns the exit status. A worker that dies
     (killed, or exiting on its own) is logged and replaced."""
+    raise_open_files_limit()  # before the workers start: they inherit it
+    folder, ours = _metrics_folder()
+    try:
+        return _supervise(host, port, workers, proxies)
+    finally:
+        if ours:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _supervise(host: str, port: int, workers: int, proxies: str) -> int:
     if workers == 1:
         uvicorn.Server(_config(proxies)).run(sockets=[listener(host, port)])
         return 0
+    from prometheus_client import multiprocess
+
     context = multiprocessing.get_context("spawn")
 
-    def start(n: int) -> multiprocessing.Process:
+    def start(n: int) -> BaseProcess:
         process = context.Process(
             target=_worker, args=(host, port, proxies, os.getpid()), name=f"worker-{n}"
         )
@@ -97,6 +154,7 @@ def run(host: str, port: int, workers: int, proxies: str = "") -> int:
             if process.is_alive():
                 continue
             _say(f"worker-{n} (pid {process.pid}) exited with code {process.exitcode}")
+            multiprocess.mark_process_dead(process.pid)  # its gauges go; its counts stay
             now = time.monotonic()
             if len(restarts) == RESTARTS_ALLOWED and now - restarts[0] < RESTART_WINDOW_S:
                 _say(f"{RESTARTS_ALLOWED} restarts within {RESTART_WINDOW_S:.0f} s; stopping")
