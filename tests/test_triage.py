@@ -39,12 +39,17 @@ def served(tmp_path_factory) -> Service:
 
 
 def test_held_out_phrasings_keep_their_recall_and_near_misses_stay_quiet(served):
-    phrasings = [p for p in load_suites(DATA / "red-flags") if p.split == "held-out"]
-    report = suite_report(phrasings, lambda text: served.asking.triage(text).flags)["held-out"]
+    phrasings = [p for p in load_suites(DATA / "red-flags") if p.split != "tune"]
+    both = suite_report(phrasings, lambda text: served.asking.triage(text).flags)
+    report = both["held-out"]
     recall = report["recall"]
-    assert recall["emergency"] >= 0.9 and recall["urgent"] >= 0.87 and recall["crisis"] >= 0.65
-    assert report["near_miss_alarms"] <= 0.08
+    assert recall["emergency"] >= 0.93 and recall["urgent"] >= 0.87 and recall["crisis"] >= 0.85
+    assert report["near_miss_alarms"] <= 0.09
     assert report["first_notice_by"].get("net", 0) > 0  # the net catches what the rules miss
+    fresh = both["fresh"]  # the second held-out set, by a writer who saw no rule
+    assert fresh["hits"] == {"crisis": 60, "emergency": 165, "urgent": 55}
+    assert fresh["recall"]["crisis"] >= 0.93 and fresh["recall"]["emergency"] >= 0.93
+    assert fresh["near_miss_alarms"] <= 0.05
 
 
 def test_everyday_questions_of_the_test_split_rarely_raise_a_notice(served):
@@ -59,7 +64,7 @@ def test_departments_of_held_out_questions(served):
     rows = load_labelled_departments(DATA / "departments-labelled.tsv")
     assert len(rows) >= 150 and len({d for *_, accepted in rows for d in accepted}) >= 25
     held_out = department_report(rows, lambda q: served.asking.triage(q).department)["held-out"]
-    assert held_out["right"] >= 0.72 and held_out["wrong"] <= 0.15
+    assert held_out["right"] >= 0.72 and held_out["wrong"] <= 0.17
 
 
 def test_the_net_catches_phrasings_the_rules_do_not_know(served):

@@ -22,6 +22,7 @@ from langzhong.evaluation.safety import (
     LEVELS,
     MORE_TUNE,
     RECALL_TARGETS,
+    SPLITS,
     alarm_report,
     department_report,
     load_labelled_departments,
@@ -101,7 +102,7 @@ def _print_safety(report: dict) -> None:
     table = Table(title="red flags: recall by level (a notice at least that pressing)")
     for column in ("half", *LEVELS, "near misses alarmed", "right rule"):
         table.add_column(column, justify="right")
-    for half in ("tune", "held-out"):
+    for half in SPLITS:
         figures = report["suites"][half]
         recall = figures["recall"]
         hits = figures["hits"]
@@ -184,9 +185,11 @@ def train_triage(data: Path, folder: Path, suites: Path | None) -> None:
         flags = red_flags(read_question(text))
         return LEVELS.index(flags[0].level) if flags else len(LEVELS)
 
-    def asked(text: str) -> bool:
-        question = read_question(text)
-        return bool(CJK.search(question.normalized)) and gates().open(question.normalized)
+    def open_rules(text: str) -> list[str]:
+        normalized = read_question(text).normalized
+        if not CJK.search(normalized) or not gates().open(normalized):
+            return []
+        return [rule.flag.id for rule in rules() if not rule.vetoed(normalized)]
 
     net, report = build_net(
         phrasings,
@@ -194,7 +197,7 @@ def train_triage(data: Path, folder: Path, suites: Path | None) -> None:
         embed,
         [rule.flag.id for rule in rules()],
         rules_level,
-        asked,
+        open_rules,
         model.model_hash,
         on_step=lambda step: err.print(f"training: {step}"),
     )

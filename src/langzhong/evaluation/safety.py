@@ -4,7 +4,8 @@ questions, and departments against hand labels (``langzhong eval safety`` / ``de
 A phrasing suite (tests/data/red-flags/<rule>.tsv) holds, per rule, phrasings that describe its
 sign (``hit``) and near misses that need no notice at all (``miss``), each line in the half its
 text's hash put it in (``dataset.hash_split``): the tune half may be read while tuning, the
-held-out half only measured.
+held-out half only measured. The ``fresh`` folder is a second held-out set, written later by a
+writer who saw neither the rules nor the suites: only measured, never read.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from langzhong.core import RedFlag
 from langzhong.evaluation.dataset import hash_split
 
 LEVELS = ("crisis", "emergency", "urgent")  # the most pressing first
-SPLITS = ("tune", "held-out")
+SPLITS = ("tune", "held-out", "fresh")
 # What `langzhong eval safety` holds the triage to (docs/safety.md): held-out recall by level,
 # and false alarms on everyday questions.
 RECALL_TARGETS = {"crisis": 1.0, "emergency": 0.95, "urgent": 0.9}
@@ -40,23 +41,29 @@ def _content_lines(path: Path) -> list[str]:
 
 
 MORE_TUNE = "more-tune"  # phrasings written after the first held-out measurement: all tune
+FRESH = "fresh"  # a second held-out set, written on 2026-12-05 (docs/safety.md)
+WHOLE_SPLIT_FOLDERS = {MORE_TUNE: "tune", FRESH: FRESH}  # subfolders whose lines are all one split
 
 
 def load_suites(folder: Path) -> list[Phrasing]:
     """Every phrasing of every rule's suite; the level is the one the file's first line names.
-    The files of ``folder`` are split by hash; those of its MORE_TUNE subfolder are all tune
-    (``hit|miss<TAB>text`` lines)."""
+    The files of ``folder`` are split by hash; those of its MORE_TUNE subfolder are all tune,
+    those of its FRESH subfolder all fresh (``hit|miss<TAB>text`` lines)."""
     found = []
-    for path in sorted(folder.glob("*.tsv")) + sorted((folder / MORE_TUNE).glob("*.tsv")):
+    subfolders = [folder / name for name in WHOLE_SPLIT_FOLDERS]
+    for path in [
+        *sorted(folder.glob("*.tsv")),
+        *(p for f in subfolders for p in sorted(f.glob("*.tsv"))),
+    ]:
         header = path.read_text("utf-8").splitlines()[0]
         rule, level = (part.strip() for part in header.lstrip("# ").split("—")[:2])
-        more = path.parent.name == MORE_TUNE
+        whole = WHOLE_SPLIT_FOLDERS.get(path.parent.name) if path.parent != folder else None
         for number, line in enumerate(_content_lines(path), start=1):
             fields = line.split("\t")
-            split, expect, text = ("tune", *fields) if more else fields
+            split, expect, text = (whole, *fields) if whole else fields
             if expect not in ("hit", "miss") or split not in SPLITS or level not in LEVELS:
                 raise ValueError(f"{path.name}, phrasing {number}: not split<TAB>hit|miss<TAB>text")
-            if not more and split != hash_split(text):
+            if not whole and split != hash_split(text):
                 raise ValueError(f"{path.name}, phrasing {number}: its split is not its hash's")
             found.append(Phrasing(rule, level, expect, split, text))
     return found

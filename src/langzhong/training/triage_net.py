@@ -22,8 +22,8 @@ from langzhong.triage.net import NEAREST, NEGATIVE, SemanticNet, Thresholds
 HARD_NEGATIVES = 20_000  # everyday questions kept as negatives, the nearest to a positive first
 MAX_NEAR_MISS_ALARMS = 0.05
 MAX_EVERYDAY_ALARMS = 0.001
-FLOORS = np.round(np.arange(0.80, 0.975, 0.005), 3)
-MARGINS = np.round(np.arange(0.01, 0.061, 0.005), 3)  # nearer its signs than anything else
+FLOORS = np.round(np.arange(0.70, 0.975, 0.005), 3)
+MARGINS = np.round(np.arange(0.0, 0.061, 0.005), 3)  # nearer its signs than anything else
 
 
 @dataclass(frozen=True)
@@ -76,13 +76,14 @@ def build_net(
     embed: Callable[[Sequence[str]], np.ndarray],
     rule_ids: Sequence[str],
     rules_level: Callable[[str], int],
-    asked: Callable[[str], bool],
+    open_rules: Callable[[str], Sequence[str]],
     model_hash: str,
     on_step: Callable[[str], None] = print,
 ) -> tuple[SemanticNet, NetReport]:
     """The net from the tune-half ``phrasings`` and the ``everyday`` questions
     (``rules_level``: the index in LEVELS of what the rules alone raise for a text, len(LEVELS)
-    for nothing; ``asked``: whether the net is asked about a text at all, as triage asks it)."""
+    for nothing; ``open_rules``: the rules the net may raise for a text, as triage asks it: none
+    where it is not asked at all, none whose ``unless`` the text says)."""
     tune = [p for p in phrasings if p.split == "tune"]
     hits = [p for p in tune if p.expect == "hit"]
     misses = [p for p in tune if p.expect == "miss"]
@@ -115,9 +116,10 @@ def build_net(
         "misses": [p.text for p in misses],
         "everyday": everyday,
     }
-    for name, (per_rule, _) in scored.items():  # a text the net is not asked about
-        silent = ~np.array([asked(text) for text in texts[name]], dtype=bool)
-        per_rule[silent] = -np.inf
+    for name, (per_rule, _) in scored.items():  # what the net is not asked about a text
+        for row, text in enumerate(texts[name]):
+            allowed = set(open_rules(text))
+            per_rule[row, [rule not in allowed for rule in rule_ids]] = -np.inf
     hit_levels = np.array([LEVELS.index(p.level) for p in hits])
     everyday_by_rules = np.array([rules_level(text) for text in everyday])
     bars: dict[str, Thresholds] = {}

@@ -41,7 +41,9 @@ def urgent_signs(question: Question, model_hash: str | None = None) -> tuple[Red
         return flags  # no model, or nothing said in Chinese for it to read
     if not gates().open(question.normalized):
         return flags
-    found = net_flag(question.vector, model_hash, {r.flag.id: r.flag for r in rules()})
+    text = question.normalized
+    open_rules = {r.flag.id: r.flag for r in rules() if not r.vetoed(text)}
+    found = net_flag(question.vector, model_hash, open_rules)
     worst = LEVELS.index(flags[0].level) if flags else len(LEVELS)
     if found is not None and LEVELS.index(found.level) < worst:
         return by_level((found, *flags))

@@ -41,6 +41,11 @@ class Gates:
     handled: re.Pattern[str]  # the episode was already seen to (hospital, diagnosis)
     episodes: re.Pattern[str]  # the recurring pattern of a known illness
 
+    def in_the_past(self, text: str) -> bool:
+        """A past episode, now settled: what happens now is said after it, if at all."""
+        past = self.history.search(text)
+        return past is not None and not self.now.search(text, past.end())
+
     def open(self, text: str) -> bool:
         """Whether a question may raise a notice its words do not match exactly (the semantic
         net's): not settled, and with no word of a mild or recurring form anywhere."""
@@ -49,8 +54,8 @@ class Gates:
     def settled(self, text: str) -> bool:
         if self.handled.search(text):
             return True
-        if (past := self.history.search(text)) and not self.now.search(text, past.end()):
-            return True  # what happened now is said after the settled past, if at all
+        if self.in_the_past(text):
+            return True
         asked_about = self.ahead, self.care, self.resolved
         return any(p.search(text) for p in asked_about) and not self.now.search(text)
 
@@ -65,15 +70,21 @@ class Rule:
     patient: str | None  # the rule is about this kind of patient only (question.py's kinds)
     not_when_mild: bool
 
+    def vetoed(self, text: str) -> bool:
+        """Whether the question says the sign's words as a figure of speech or of something
+        harmless (``unless``): neither the rule nor the semantic net raises it then."""
+        return any(u.search(text) for u in self.unless)
+
     def matches(self, question: Question, gates: Gates) -> bool:
         text = question.normalized
         if self.patient is not None and not question.about(self.patient):
             return False
         if self.context and not any(c.search(text) for c in self.context):
             return False
-        if any(u.search(text) for u in self.unless):
+        if self.vetoed(text):
             return False
-        if self.flag.level != "crisis" and gates.settled(text):
+        # A crisis is raised however the question is asked, unless it tells of one long past.
+        if gates.in_the_past(text) if self.flag.level == "crisis" else gates.settled(text):
             return False
         return any(
             self._counts(text, match.start(_sign_group(match)), gates)
