@@ -41,6 +41,10 @@ def urgent_signs(question: Question, model_hash: str | None = None) -> tuple[Red
         return flags  # no model, or nothing said in Chinese for it to read
     if not gates().open(question.normalized):
         return flags
+    if flags and flags[0].level != "urgent":
+        # An emergency the rules name (an overdose taken) needs 120 first: the net does not turn
+        # it into a crisis page, where 120 is the last line; a crisis is as pressing as it gets.
+        return flags
     text = question.normalized
     open_rules = {r.flag.id: r.flag for r in rules() if not r.vetoed(text)}
     found = net_flag(question.vector, model_hash, open_rules)
