@@ -16,10 +16,29 @@ import httpx
 import pytest
 
 from langzhong.config import Settings
+from langzhong.core import Article, Section
 from langzhong.service import Service
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED_NAME = "000_11c99a0e30aa1c9d.txt"
+
+# Two answers that share no word with each other, for tests of search by meaning and of writes.
+FEVER = Article(
+    id="fever",
+    kind="qa",
+    title="孩子高烧不退",
+    lead="三岁宝宝体温39度",
+    sections=(
+        Section(heading="回答", level=1, text="小儿高热可用布洛芬或对乙酰氨基酚退热，多饮水。"),
+    ),
+)
+TEETH = Article(
+    id="teeth",
+    kind="qa",
+    title="牙龈出血",
+    lead="刷牙时牙龈总出血",
+    sections=(Section(heading="回答", level=1, text="多为牙龈炎，建议洁牙并到口腔科检查。"),),
+)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import FEVER, TEETH, run_cli
 
 from langzhong.config import Settings
 from langzhong.core import Article, Section
@@ -186,24 +186,6 @@ def e5_service(tmp_path: Path, monkeypatch) -> Service:
         pytest.skip(f"dense retrieval is {opened.dense_state}")
     yield opened
     opened.close()
-
-
-FEVER = Article(
-    id="fever",
-    kind="qa",
-    title="孩子高烧不退",
-    lead="三岁宝宝体温39度",
-    sections=(
-        Section(heading="回答", level=1, text="小儿高热可用布洛芬或对乙酰氨基酚退热，多饮水。"),
-    ),
-)
-TEETH = Article(
-    id="teeth",
-    kind="qa",
-    title="牙龈出血",
-    lead="刷牙时牙龈总出血",
-    sections=(Section(heading="回答", level=1, text="多为牙龈炎，建议洁牙并到口腔科检查。"),),
-)
 
 
 def test_search_finds_by_meaning_what_shares_no_word_with_the_question(e5_service):

@@ -13,31 +13,15 @@ from dataclasses import replace
 import httpx
 import psycopg
 import pytest
-from conftest import API_TOKEN, LiveServer, run_cli
+from conftest import API_TOKEN, FEVER, TEETH, LiveServer, run_cli
 from prometheus_client.parser import text_string_to_metric_families
 
 from langzhong.config import Settings
-from langzhong.core import Article, Section
+from langzhong.core import Article
 from langzhong.index.dense import VectorsInIndex
 from langzhong.service import Service
 from langzhong.store.postgres import SCHEMA_VERSION, PostgresStore
 
-FEVER = Article(
-    id="fever",
-    kind="qa",
-    title="孩子高烧不退",
-    lead="三岁宝宝体温39度",
-    sections=(
-        Section(heading="回答", level=1, text="小儿高热可用布洛芬或对乙酰氨基酚退热，多饮水。"),
-    ),
-)
-TEETH = Article(
-    id="teeth",
-    kind="qa",
-    title="牙龈出血",
-    lead="刷牙时牙龈总出血",
-    sections=(Section(heading="回答", level=1, text="多为牙龈炎，建议洁牙并到口腔科检查。"),),
-)
 NECK = [
     Article(id=f"neck{n}", kind="qa", title=f"颈椎病第{n}问", lead=f"颈椎病患者可以做米字操{n}。")
     for n in range(5)
