@@ -50,6 +50,10 @@ def test_held_out_phrasings_keep_their_recall_and_near_misses_stay_quiet(served)
     assert fresh["hits"] == {"crisis": 60, "emergency": 165, "urgent": 55}
     assert fresh["recall"]["crisis"] >= 0.9 and fresh["recall"]["emergency"] >= 0.93
     assert fresh["near_miss_alarms"] <= 0.05
+    fresh_2 = both["fresh-2"]  # a third, written after the second was measured
+    assert fresh_2["hits"] == {"crisis": 70, "emergency": 184, "urgent": 66}
+    assert fresh_2["recall"]["crisis"] >= 0.9 and fresh_2["recall"]["emergency"] >= 0.95
+    assert fresh_2["recall"]["urgent"] >= 0.95 and fresh_2["near_miss_alarms"] <= 0.13
 
 
 def test_everyday_questions_of_the_test_split_rarely_raise_a_notice(served):
@@ -63,8 +67,17 @@ def test_everyday_questions_of_the_test_split_rarely_raise_a_notice(served):
 def test_departments_of_held_out_questions(served):
     rows = load_labelled_departments(DATA / "departments-labelled.tsv")
     assert len(rows) >= 150 and len({d for *_, accepted in rows for d in accepted}) >= 25
-    held_out = department_report(rows, lambda q: served.asking.triage(q).department)["held-out"]
+    rows += load_labelled_departments(DATA / "departments-fresh.tsv", whole_split="fresh")
+    report = department_report(rows, lambda q: served.asking.triage(q).department)
+    held_out, fresh = report["held-out"], report["fresh"]
     assert held_out["right"] >= 0.72 and held_out["wrong"] <= 0.17
+    assert fresh["questions"] == 220 and fresh["right"] >= 0.7 and fresh["wrong"] <= 0.16
+
+
+def test_no_door_where_only_the_internal_medicine_classifier_would_pick_one(served):
+    """Trained on internal medicine alone, it was sure of a wrong door for questions outside it."""
+    for question in ("AMH偏低还能自然怀孕吗", "药过期了一个月还能吃吗", "小擦伤用碘伏还是酒精"):
+        assert served.asking.triage(question).department is None
 
 
 def test_the_net_catches_phrasings_the_rules_do_not_know(served):

@@ -19,6 +19,7 @@ from langzhong.embed.base import question_head
 from langzhong.evaluation.dataset import load_rows, split
 from langzhong.evaluation.safety import (
     FALSE_ALARM_TARGET,
+    FRESH,
     LEVELS,
     MORE_TUNE,
     RECALL_TARGETS,
@@ -39,6 +40,7 @@ from langzhong.triage.red_flags import gates, red_flags, rules
 CHECKOUT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
 SUITES = CHECKOUT_DATA / "red-flags"
 LABELLED = CHECKOUT_DATA / "departments-labelled.tsv"
+FRESH_LABELLED = CHECKOUT_DATA / "departments-fresh.tsv"  # held out whole (docs/safety.md)
 SEED_QUESTION = "腰椎微创手术后腰酸痛是怎么回事"  # the seed page's own title
 
 
@@ -126,6 +128,8 @@ def _print_safety(report: dict) -> None:
 def department_eval(labels: Path | None, json_out: Path | None) -> None:
     """The department shown for hand-labelled questions, through the product."""
     rows = load_labelled_departments(_needs(labels, LABELLED, "labelled departments"))
+    if labels is None and FRESH_LABELLED.is_file():
+        rows += load_labelled_departments(FRESH_LABELLED, whole_split=FRESH)
     with tempfile.TemporaryDirectory() as home:
         service = _service(Path(home))
         try:

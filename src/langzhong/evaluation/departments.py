@@ -9,7 +9,7 @@ from langzhong.answer.compose import cards_for
 from langzhong.evaluation.dataset import department_of
 from langzhong.question import read_question
 from langzhong.text import Analyzer
-from langzhong.triage.department import department_from_classifier, site_name, suggest_department
+from langzhong.triage.department import site_name, suggest_department
 from langzhong.triage.department_model import DepartmentModel
 from langzhong.triage.red_flags import red_flags
 
@@ -23,8 +23,8 @@ def department_accuracy(
     for row, label in scored:
         question = read_question(f"{row['title']} {row['ask']}", analyzer)
         truth = site_name(label)
-        classifier += department_from_classifier(question.terms, model) == truth
-        found = suggest_department(question, red_flags(question), cards_for(question), model)
+        classifier += site_name(model.predict(question.terms)[0] or "") == truth
+        found = suggest_department(question, red_flags(question), cards_for(question))
         suggested += found == truth
         shown += found is not None
     n = max(len(scored), 1)

@@ -4,8 +4,9 @@ questions, and departments against hand labels (``langzhong eval safety`` / ``de
 A phrasing suite (tests/data/red-flags/<rule>.tsv) holds, per rule, phrasings that describe its
 sign (``hit``) and near misses that need no notice at all (``miss``), each line in the half its
 text's hash put it in (``dataset.hash_split``): the tune half may be read while tuning, the
-held-out half only measured. The ``fresh`` folder is a second held-out set, written later by a
-writer who saw neither the rules nor the suites: only measured, never read.
+held-out half only measured. The ``fresh`` and ``fresh-2`` folders are held-out sets written later
+by writers who saw neither the rules nor the suites: only measured, never read. Labelled
+departments come the same way: a file split by hash, and a fresh file that is held out whole.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from langzhong.core import RedFlag
 from langzhong.evaluation.dataset import hash_split
 
 LEVELS = ("crisis", "emergency", "urgent")  # the most pressing first
-SPLITS = ("tune", "held-out", "fresh")
+SPLITS = ("tune", "held-out", "fresh", "fresh-2")
 # What `langzhong eval safety` holds the triage to (docs/safety.md): held-out recall by level,
 # and false alarms on everyday questions.
 RECALL_TARGETS = {"crisis": 1.0, "emergency": 0.95, "urgent": 0.9}
@@ -42,7 +43,9 @@ def _content_lines(path: Path) -> list[str]:
 
 MORE_TUNE = "more-tune"  # phrasings written after the first held-out measurement: all tune
 FRESH = "fresh"  # a second held-out set, written on 2026-12-05 (docs/safety.md)
-WHOLE_SPLIT_FOLDERS = {MORE_TUNE: "tune", FRESH: FRESH}  # subfolders whose lines are all one split
+FRESH_2 = "fresh-2"  # a third, written on 2026-12-05 after the second had been measured
+# subfolders whose lines are all one split
+WHOLE_SPLIT_FOLDERS = {MORE_TUNE: "tune", FRESH: FRESH, FRESH_2: FRESH_2}
 
 
 def load_suites(folder: Path) -> list[Phrasing]:
@@ -69,12 +72,16 @@ def load_suites(folder: Path) -> list[Phrasing]:
     return found
 
 
-def load_labelled_departments(path: Path) -> list[tuple[str, str, frozenset[str]]]:
-    """(split, question, accepted departments) of a labelled file."""
+def load_labelled_departments(
+    path: Path, whole_split: str | None = None
+) -> list[tuple[str, str, frozenset[str]]]:
+    """(split, question, accepted departments) of a labelled file: lines ``split question
+    accepted`` split by hash, or, with ``whole_split``, lines ``question accepted`` all in it."""
     rows = []
     for line in _content_lines(path):
-        split, question, accepted = line.split("\t")
-        if split != hash_split(question):
+        fields = line.split("\t")
+        split, question, accepted = (whole_split, *fields) if whole_split else fields
+        if not whole_split and split != hash_split(question):
             raise ValueError(f"{path.name}: {question[:20]}…'s split is not its hash's")
         rows.append((split, question, frozenset(accepted.split("|"))))
     return rows
@@ -162,7 +169,7 @@ def department_report(
     """Right, wrong and none by half: right when the department shown is one the label accepts
     (a "A/B" answer is right when both are accepted), wrong when another is shown."""
     report = {}
-    for split in SPLITS:
+    for split in (s for s in SPLITS if any(row[0] == s for row in rows)):
         tally: Counter = Counter()
         wrong = []
         for _, question, accepted in (r for r in rows if r[0] == split):
