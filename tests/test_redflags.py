@@ -179,6 +179,12 @@ MUST_NOT_TRIGGER = [
     "开水烫伤起泡了",
     "月经出血量大",
     "孕妇可以吃芒果吗",
+    "尴尬得想死，做B超时当着医生放了个屁",
+    "新闻说某明星抑郁症自杀了，抑郁症会遗传吗",
+    "跳楼机玩完一直想吐",
+    "想多攒点降压药带出国，海关有限制吗",
+    "以前有过轻生念头，现在已经走出来了",
+    "听别人说高血压昏迷不醒会死人，是真的吗",
 ]
 
 
@@ -214,6 +220,22 @@ def test_negation_only_denies_its_own_clause():
     assert red_flags("没有发烧") == ()
     assert red_flags("术后没有发烧") == ()
     assert [f.id for f in red_flags("术后不发烧了，但是伤口流脓")] == ["wound-infection"]
+
+
+def test_a_question_form_or_a_word_with_no_in_it_denies_nothing():
+    """是不是 and 要不要 ask; 没用 and 没意义 are words of their own, not 没 before the sign."""
+    assert "animal-bite" in {f.id for f in red_flags("手臂上有个小伤口，不知道是不是被蝙蝠咬了")}
+    assert [f.id for f in red_flags("这几天一直在想要不要结束自己")] == ["suicide-plan"]
+    assert [f.id for f in red_flags("我爸老念叨活着没用了、拖累儿女")] == ["suicidal-thoughts"]
+    assert red_flags("不是抽搐，就是手有点抖") == ()
+
+
+def test_a_year_is_no_blood_pressure_reading_nor_diabetes_an_overdose():
+    assert red_flags("2009年底因门静脉高压切除脾脏，2010年8月便血") == ()
+    assert red_flags("有糖尿病能不能吃双氯芬酸钠肠溶片") == ()
+    assert [f.id for f in red_flags("孩子吃了两颗糖，后来才发现是奶奶的安定片")] == [
+        "overdose-or-poisoning"
+    ]
 
 
 def test_a_worse_sign_stands_in_for_the_milder_one():

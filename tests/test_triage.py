@@ -43,17 +43,17 @@ def test_held_out_phrasings_keep_their_recall_and_near_misses_stay_quiet(served)
     both = suite_report(phrasings, lambda text: served.asking.triage(text).flags)
     report = both["held-out"]
     recall = report["recall"]
-    assert recall["emergency"] >= 0.93 and recall["urgent"] >= 0.87 and recall["crisis"] >= 0.85
+    assert recall["emergency"] >= 0.93 and recall["urgent"] >= 0.87 and recall["crisis"] >= 0.94
     assert report["near_miss_alarms"] <= 0.09
     assert report["first_notice_by"].get("net", 0) > 0  # the net catches what the rules miss
     fresh = both["fresh"]  # the second held-out set, by a writer who saw no rule
     assert fresh["hits"] == {"crisis": 60, "emergency": 165, "urgent": 55}
-    assert fresh["recall"]["crisis"] >= 0.9 and fresh["recall"]["emergency"] >= 0.93
+    assert fresh["recall"]["crisis"] >= 0.95 and fresh["recall"]["emergency"] >= 0.93
     assert fresh["near_miss_alarms"] <= 0.05
     fresh_2 = both["fresh-2"]  # a third, written after the second was measured
     assert fresh_2["hits"] == {"crisis": 70, "emergency": 184, "urgent": 66}
-    assert fresh_2["recall"]["crisis"] >= 0.9 and fresh_2["recall"]["emergency"] >= 0.95
-    assert fresh_2["recall"]["urgent"] >= 0.95 and fresh_2["near_miss_alarms"] <= 0.13
+    assert fresh_2["recall"]["crisis"] >= 0.92 and fresh_2["recall"]["emergency"] >= 0.95
+    assert fresh_2["recall"]["urgent"] >= 0.95 and fresh_2["near_miss_alarms"] <= 0.12
 
 
 def test_everyday_questions_of_the_test_split_rarely_raise_a_notice(served):

@@ -16,9 +16,10 @@ from langzhong.data import load_toml
 from langzhong.question import Question
 
 # A sign right after a negation in the same clause is denied, not reported: 没有发烧, 不发烧了.
-# 不 inside a verb (管不住, 不小心, 止不住) denies nothing.
+# 不 inside a verb (管不住, 不小心, 止不住) denies nothing, nor 不 in a question (是不是,
+# 要不要), nor 没 in a word of its own (没用, 没意义, 没劲: 活着没用了、拖累儿女).
 _NEGATED_TAIL = re.compile(
-    r"(没有|没|无|不(?!住|了|出|到|上|下|起|动|清|停|止|醒|开|来|去|见|得|小心|舒服|行)|未|否认|并无|从未)"
+    r"(没(?!有?(?:用|意思|意义|劲|盼头|希望))有?|无|(?<![要是])不(?!住|了|出|到|上|下|起|动|清|停|止|醒|开|来|去|见|得|小心|舒服|行)|未|否认|并无|从未)"
     r"[^，。,.;；!?！？ ]{0,3}$"
 )
 LEVELS = ("crisis", "emergency", "urgent")
