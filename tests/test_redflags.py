@@ -230,6 +230,13 @@ def test_a_question_form_or_a_word_with_no_in_it_denies_nothing():
     assert red_flags("不是抽搐，就是手有点抖") == ()
 
 
+def test_a_death_in_the_family_or_the_news_vetoes_no_crisis_said_beside_it():
+    """Bereavement is a risk, not a figure of speech: only the look-alike itself is let go."""
+    assert [f.id for f in red_flags("妈妈去世了，我已经把安眠药攒够了")] == ["suicide-plan"]
+    assert [f.id for f in red_flags("家里有人自杀过，我现在也想死")] == ["suicidal-thoughts"]
+    assert red_flags("看到新闻说有大学生自杀，学校一般怎么做心理筛查") == ()
+
+
 def test_a_year_is_no_blood_pressure_reading_nor_diabetes_an_overdose():
     assert red_flags("2009年底因门静脉高压切除脾脏，2010年8月便血") == ()
     assert red_flags("有糖尿病能不能吃双氯芬酸钠肠溶片") == ()
