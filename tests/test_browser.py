@@ -123,6 +123,7 @@ def test_crisis_page_shows_help_lines_and_no_results(browser, demo_server):
     page.goto(demo_server.url + "/search?q=我不想活了")
     crisis = page.locator(".crisis")
     assert crisis.is_visible() and "12356" in crisis.inner_text()
+    assert "精神心理科" in crisis.inner_text()  # the door for the days after: no plan is said
     assert page.locator(".hit").count() == 0 and page.locator(".others").count() == 0
     hotline = page.locator("a[href='tel:12356']")
     assert hotline.bounding_box()["height"] >= 44

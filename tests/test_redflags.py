@@ -23,6 +23,7 @@ def department(text: str, flags=()) -> str | None:
 
 
 MUST_TRIGGER = {
+    "早上起来半边脸耷拉下来了": "stroke-signs",
     "腰椎手术后两条腿都没劲了": "both-legs-weak-or-numb",
     "腰疼得厉害，双腿发麻": "both-legs-weak-or-numb",
     "两腿无力走不了路，腰痛三天了": "both-legs-weak-or-numb",
@@ -185,6 +186,13 @@ MUST_NOT_TRIGGER = [
     "想多攒点降压药带出国，海关有限制吗",
     "以前有过轻生念头，现在已经走出来了",
     "听别人说高血压昏迷不醒会死人，是真的吗",
+    # half the face that hurts, swells or twitches is no stroke; speech a tongue-tie slurs neither
+    "三叉神经痛，一碰半边脸就像过电",
+    "智齿发炎半边脸肿了",
+    "孩子舌系带短，说话大舌头要剪吗",
+    "中风后半边身子没劲，怎么做康复",
+    "孩子漏斗胸，胸口凹进去一块，要手术吗",
+    "摔了一跤胸口疼，是不是肋骨骨折了",
 ]
 
 
@@ -263,3 +271,11 @@ def test_department_from_question_and_emergencies():
     bitten = "3岁宝宝被狗咬了"
     assert department(bitten, flags=red_flags(bitten)).startswith("急诊科")
     assert department("宝宝吞了一枚硬币", flags=red_flags("宝宝吞了一枚硬币")) == "儿科"
+    # thoughts of suicide: the help lines now, and the mental-health door for the days after; a
+    # plan, or an emergency beside the thoughts, sends to the emergency department
+    for text, door in (
+        ("最近总想死，活着没意思", "精神心理科"),
+        ("活着没意思，药已经攒够了", "急诊科"),
+        ("不想活了，刚吃了一整瓶安眠药", "急诊科"),
+    ):
+        assert department(text, flags=red_flags(text)) == door, text

@@ -67,11 +67,13 @@ def test_everyday_questions_of_the_test_split_rarely_raise_a_notice(served):
 def test_departments_of_held_out_questions(served):
     rows = load_labelled_departments(DATA / "departments-labelled.tsv")
     assert len(rows) >= 150 and len({d for *_, accepted in rows for d in accepted}) >= 25
-    rows += load_labelled_departments(DATA / "departments-fresh.tsv", whole_split="fresh")
+    for whole in ("fresh", "fresh-2"):  # held out whole, by writers who saw no rule
+        rows += load_labelled_departments(DATA / f"departments-{whole}.tsv", whole_split=whole)
     report = department_report(rows, lambda q: served.asking.triage(q).department)
-    held_out, fresh = report["held-out"], report["fresh"]
-    assert held_out["right"] >= 0.72 and held_out["wrong"] <= 0.17
-    assert fresh["questions"] == 220 and fresh["right"] >= 0.7 and fresh["wrong"] <= 0.16
+    held_out, fresh, fresh_2 = report["held-out"], report["fresh"], report["fresh-2"]
+    assert held_out["right"] >= 0.72 and held_out["wrong"] <= 0.15
+    assert fresh["questions"] == 220 and fresh["right"] >= 0.72 and fresh["wrong"] <= 0.15
+    assert fresh_2["questions"] == 240 and fresh_2["right"] >= 0.79 and fresh_2["wrong"] <= 0.1
 
 
 def test_no_door_where_only_the_internal_medicine_classifier_would_pick_one(served):
@@ -123,12 +125,16 @@ def test_who_the_patient_is_is_read_from_the_question():
     assert who("精子活力低影响怀孕吗") == set()  # 影响怀孕 is no pregnancy
     assert who("我爸72岁高血压") == {"elderly"}
     assert who("腰椎手术后发烧") == {"after-surgery"}
+    assert who("我爸吃华法林，这两天大便发黑") == set()  # 两天大便 is no two-day-old baby
+    assert who("结婚两年没孩子，男方要查什么") == set()
 
 
 def test_a_child_goes_to_the_specialty_that_sees_children_else_to_paediatrics(served):
     assert served.asking.triage("孩子蛀牙了乳牙要补吗").department == "口腔科"
     assert served.asking.triage("孩子咳嗽有痰晚上咳醒").department == "儿科"
     assert served.asking.triage("宝宝湿疹怎么办").department == "皮肤科"
+    # a pregnancy first: the baby of 会传给宝宝吗 is unborn
+    assert served.asking.triage("怀孕了查出乙肝小三阳，会传给宝宝吗").department == "产科"
 
 
 def test_words_that_point_two_ways_give_no_department_rather_than_a_wrong_one(served):

@@ -20,6 +20,7 @@ from langzhong.evaluation.dataset import load_rows, split
 from langzhong.evaluation.safety import (
     FALSE_ALARM_TARGET,
     FRESH,
+    FRESH_2,
     LEVELS,
     MORE_TUNE,
     RECALL_TARGETS,
@@ -40,7 +41,13 @@ from langzhong.triage.red_flags import gates, red_flags, rules
 CHECKOUT_DATA = Path(__file__).resolve().parents[3] / "tests" / "data"
 SUITES = CHECKOUT_DATA / "red-flags"
 LABELLED = CHECKOUT_DATA / "departments-labelled.tsv"
-FRESH_LABELLED = CHECKOUT_DATA / "departments-fresh.tsv"  # held out whole (docs/safety.md)
+# written apart from the rules and from each other (docs/safety.md): more tune questions, and
+# two sets held out whole
+LABELLED_WHOLE = {
+    "tune": CHECKOUT_DATA / "departments-more-tune.tsv",
+    FRESH: CHECKOUT_DATA / "departments-fresh.tsv",
+    FRESH_2: CHECKOUT_DATA / "departments-fresh-2.tsv",
+}
 SEED_QUESTION = "腰椎微创手术后腰酸痛是怎么回事"  # the seed page's own title
 
 
@@ -128,8 +135,13 @@ def _print_safety(report: dict) -> None:
 def department_eval(labels: Path | None, json_out: Path | None) -> None:
     """The department shown for hand-labelled questions, through the product."""
     rows = load_labelled_departments(_needs(labels, LABELLED, "labelled departments"))
-    if labels is None and FRESH_LABELLED.is_file():
-        rows += load_labelled_departments(FRESH_LABELLED, whole_split=FRESH)
+    if labels is None:
+        rows += [
+            row
+            for half, path in LABELLED_WHOLE.items()
+            if path.is_file()
+            for row in load_labelled_departments(path, whole_split=half)
+        ]
     with tempfile.TemporaryDirectory() as home:
         service = _service(Path(home))
         try:
@@ -157,7 +169,9 @@ def department_eval(labels: Path | None, json_out: Path | None) -> None:
 def _everyday_tune(suites: Path) -> list[str]:
     """Everyday questions that need no notice, from the tune side only: the suites' own lists
     (everyday questions, and what people type that asks nothing of health) and the tune half of
-    the labelled departments (written as non-emergencies)."""
+    the labelled departments (written as non-emergencies). Not departments-more-tune.tsv: as
+    negatives they made the false-alarm budget bind and cost emergency recall (docs/safety.md,
+    look 8)."""
     found = []
     for name in ("everyday.txt", "chitchat.txt"):
         if (listed := suites / MORE_TUNE / name).is_file():

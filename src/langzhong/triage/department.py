@@ -1,13 +1,15 @@
 """Which department to see — or none, since a wrong door costs the patient a wasted visit.
 
-In this order: an emergency or crisis (急诊科); the department an urgent sign names (an animal
-bite: the rabies clinic); who the patient is (a child: 儿科, or the specialty that sees children
-the words point to; a pregnancy: 产科); the words of the question, as a hospital's triage desk
-reads them (data/departments.toml); the knowledge graph's 就诊科室 for the illness the question
-names; otherwise none. The department classifier learned from the demo dataset's labels decides
-no door: trained on internal medicine alone, it was sure (posterior ≥ 0.9) of a wrong one for
-11 of the 13 everyday tune questions it was left to decide (AMH 偏低 → 肝病科, 过期药 → 消化内科;
-docs/safety.md). Ranking still reads it (``DepartmentModel.lift``).
+In this order: an emergency or crisis (急诊科) unless its sign names another door (thoughts of
+suicide without a plan: 精神心理科, while the notice gives the help lines and 120 for immediate
+danger); the department a sign names (an animal bite: the rabies clinic); who the patient is
+(a pregnancy: 产科; a child: 儿科, or the specialty that sees children the words point to); the
+words of the question, as a hospital's triage desk reads them (data/departments.toml); the
+knowledge graph's 就诊科室 for the illness the question names; otherwise none. The department
+classifier learned from the demo dataset's labels decides no door: trained on internal medicine
+alone, it was sure (posterior ≥ 0.9) of a wrong one for 11 of the 13 everyday tune questions it
+was left to decide (AMH 偏低 → 肝病科, 过期药 → 消化内科; docs/safety.md). Ranking still reads it
+(``DepartmentModel.lift``).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from langzhong.triage.department_model import DepartmentModel
 
 EMERGENCY_DEPARTMENT = "急诊科"
 CHILD_DEPARTMENT = "儿科"
-BY_PATIENT = (("child", CHILD_DEPARTMENT), ("pregnancy", "产科"))  # who the patient is, first
+# who the patient is, first; a pregnancy before a child (孕妇…会传给宝宝吗: the baby is unborn)
+BY_PATIENT = (("pregnancy", "产科"), ("child", CHILD_DEPARTMENT))
 MODEL_FILE = "department.npz"  # built by `langzhong train`
 LATE_BONUS = 0.5  # a word at the question's end counts this much more than one at its start
 MIN_LEAD = 1.25  # the best department's score must be this many times the runner-up's
@@ -127,7 +130,8 @@ def suggest_department(
 ) -> str | None:
     """The department for the question (``knowledge``: the cards of the entities it names), or
     None when nothing decides it clearly."""
-    if any(flag.level in ("crisis", "emergency") for flag in flags):
+    pressing = [flag for flag in flags if flag.level in ("crisis", "emergency")]
+    if any(flag.department is None for flag in pressing):
         return EMERGENCY_DEPARTMENT
     if sent := next((flag.department for flag in flags if flag.department), None):
         return sent
